@@ -112,8 +112,12 @@ mod tests {
         let key = ResourceKey::from_object(&cm).unwrap();
         assert_eq!(key.group, "");
         assert_eq!(key.to_string(), "ConfigMap ns/a");
-        let dep = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}});
-        assert_eq!(ResourceKey::from_object(&dep).unwrap().to_string(), "Deployment.apps web");
+        let dep =
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}});
+        assert_eq!(
+            ResourceKey::from_object(&dep).unwrap().to_string(),
+            "Deployment.apps web"
+        );
     }
 
     #[test]

@@ -22,7 +22,11 @@ pub struct Origin {
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{} (document {})", self.file, self.line, self.document)
+        write!(
+            f,
+            "{}:{} (document {})",
+            self.file, self.line, self.document
+        )
     }
 }
 
@@ -122,6 +126,22 @@ pub fn parse_yaml_stream(text: &str, file: &str) -> Result<Vec<Manifest>, Manife
     Ok(out)
 }
 
+/// Writes one object as a YAML document the way kubectl prints it: keys
+/// sorted, block style, strings that YAML 1.1 would read as another type
+/// quoted, and long strings never folded (so a diff of two values is a diff
+/// of their text).
+pub fn to_yaml(value: &Value) -> String {
+    let options = serde_saphyr::ser_options! {
+        folded_wrap_chars: usize::MAX,
+    };
+    match serde_saphyr::to_string_with_options(value, options) {
+        Ok(text) => text,
+        // A serde_json::Value always serializes; fall back to JSON (which is
+        // YAML) rather than losing the object if that ever changes.
+        Err(_) => serde_json::to_string_pretty(value).unwrap_or_default() + "\n",
+    }
+}
+
 /// A document's text and the file line it starts on.
 struct Chunk<'a> {
     text: &'a str,
@@ -136,10 +156,8 @@ fn split_documents(text: &str) -> Vec<Chunk<'_>> {
     let mut offset = 0usize;
     for (index, line) in text.split_inclusive('\n').enumerate() {
         let bare = line.trim_end_matches(['\n', '\r']);
-        let is_separator = bare == "---"
-            || bare.starts_with("--- ")
-            || bare.starts_with("---\t")
-            || bare == "...";
+        let is_separator =
+            bare == "---" || bare.starts_with("--- ") || bare.starts_with("---\t") || bare == "...";
         if is_separator {
             chunks.push(Chunk {
                 text: &text[start..offset],
@@ -175,7 +193,10 @@ fn objects_of(value: Value, origin: Origin) -> Result<Vec<Manifest>, ManifestErr
     let kind = map.get("kind").and_then(Value::as_str).unwrap_or_default();
     let is_list = kind == "List" || (kind.ends_with("List") && map.get("items").is_some());
     if !is_list {
-        return Ok(vec![Manifest { object: value, origin }]);
+        return Ok(vec![Manifest {
+            object: value,
+            origin,
+        }]);
     }
     let items = match map.get("items") {
         None | Some(Value::Null) => return Ok(Vec::new()),
@@ -241,7 +262,10 @@ mod tests {
     #[test]
     fn reads_yaml_1_1_scalars_as_kubernetes_does() {
         let got = parse_yaml_stream("a: yes\nb: 0755\nc: '0755'\nd: 1.5\n", "f.yaml").unwrap();
-        assert_eq!(got[0].object, json!({"a": true, "b": 493, "c": "0755", "d": 1.5}));
+        assert_eq!(
+            got[0].object,
+            json!({"a": true, "b": 493, "c": "0755", "d": 1.5})
+        );
     }
 
     #[test]
@@ -270,6 +294,18 @@ mod tests {
         let json_list = r#"{"apiVersion":"v1","kind":"ConfigMapList","items":[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"}}]}"#;
         let got = parse_file(json_list, "l.json").unwrap();
         assert_eq!(got.len(), 1);
+    }
+
+    #[test]
+    fn yaml_output_round_trips_and_never_folds() {
+        let object =
+            json!({"b": "yes", "a": "x ".repeat(80), "c": "l1\nl2\n", "d": [1, {"e": null}]});
+        let text = to_yaml(&object);
+        assert!(text.starts_with("a: "), "{text}");
+        assert!(text.contains("b: \"yes\""), "{text}");
+        assert!(!text.contains(">-"), "{text}");
+        let back = parse_yaml_stream(&text, "t.yaml").unwrap();
+        assert_eq!(back[0].object, object);
     }
 
     #[test]

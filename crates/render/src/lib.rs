@@ -1,1 +1,49 @@
-//! placeholder
+//! Rendering: from an application's sources to the Kubernetes manifests it
+//! declares.
+//!
+//! A [`Renderer`] turns one source, read from a [`Snapshot`], into manifests.
+//! [`AppRenderer`] picks the renderer for each of an application's sources the
+//! way Argo CD does (an explicit `helm`/`kustomize`/`directory`/`plugin` block,
+//! else what the directory holds) and concatenates their output. [`tree`]
+//! expands an app of apps recursively, and [`preview`] compares two trees.
+//!
+//! Nothing here talks to a cluster: rendering is a pure function of the
+//! repository content and the application's parameters.
+#![warn(missing_docs)]
+
+mod app;
+pub mod directory;
+mod error;
+pub mod preview;
+pub mod tree;
+
+pub use app::{AppRenderer, RenderedApp, ResolvedSource, SourceKind};
+pub use error::RenderError;
+
+use trellis_model::Manifest;
+use trellis_model::{Application, ApplicationSource};
+use trellis_source::Snapshot;
+
+/// What a renderer is given: the application, the one source being rendered,
+/// the snapshot of that source's repository at the resolved commit, and the
+/// source path normalized relative to the repository root (`""` is the root).
+pub struct RenderInput<'a> {
+    /// The application being rendered.
+    pub app: &'a Application,
+    /// The source within the application.
+    pub source: &'a ApplicationSource,
+    /// The repository content at the resolved revision.
+    pub snapshot: &'a Snapshot,
+    /// The source's `path`, normalized (no leading `./`, no trailing `/`).
+    pub path: &'a str,
+}
+
+/// Turns one application source into manifests.
+///
+/// Implementations are pure functions of their input and must be safe to call
+/// from many threads at once.
+pub trait Renderer: Send + Sync {
+    /// Renders the source. An error names the file and cause; an empty `Vec`
+    /// is a legitimate result (the caller decides whether empty is allowed).
+    fn render(&self, input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderError>;
+}

@@ -1,1 +1,134 @@
-fn main() {}
+//! The `trellis` command: parses arguments, wires the library crates
+//! together, prints, and decides the exit code in one place.
+//!
+//! Exit codes, for every command: 0 success and no differences; 1 differences
+//! found (commands that compare); 2 usage error; 3 an operation failed
+//! (render, source, cluster).
+
+mod cli;
+mod commands;
+mod config;
+mod output;
+mod progress;
+
+use std::io::{BufWriter, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+use trellis_render::AppRenderer;
+
+use crate::cli::{Cli, Command, GlobalArgs, LogFormat};
+use crate::progress::Progress;
+
+/// How a command ended, mapped to the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Success, nothing differs.
+    Clean,
+    /// Success, and differences were found.
+    Differences,
+    /// The operation failed; the reason has been printed on stderr.
+    Failed,
+}
+
+/// A mistake in how the command was called (exit 2), as opposed to a failure
+/// of the work itself (exit 3).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.global);
+    let progress = Progress::for_stderr();
+    let result = run(&cli, &progress);
+    progress.finish();
+    match result {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Differences) => ExitCode::from(1),
+        Ok(Outcome::Failed) => ExitCode::from(3),
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {}", chain(&err));
+            if err.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(3)
+            }
+        }
+    }
+}
+
+fn run(cli: &Cli, progress: &Progress) -> anyhow::Result<Outcome> {
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let renderer = || -> anyhow::Result<AppRenderer> {
+        Ok(AppRenderer::new(config::sources(&cli.global, progress)?))
+    };
+    let (outcome, renderer) = match &cli.command {
+        Command::Render(args) => {
+            let r = renderer()?;
+            (commands::render::run(args, &r, &mut out)?, Some(r))
+        }
+        Command::Tree(args) => {
+            let r = renderer()?;
+            (commands::tree::run(args, &r, &mut out)?, Some(r))
+        }
+        Command::Preview(args) => {
+            let r = renderer()?;
+            (commands::preview::run(args, &r, &mut out)?, Some(r))
+        }
+        Command::Crds(args) => (commands::crds::run(args, &mut out)?, None),
+    };
+    progress.finish();
+    if let Some(renderer) = renderer {
+        let stats = renderer.sources().stats();
+        tracing::debug!(
+            fetches = stats.fetches,
+            ls_remotes = stats.ls_remotes,
+            "git network operations"
+        );
+    }
+    out.flush()?;
+    Ok(outcome)
+}
+
+/// The error and its causes on one line: `reading x: permission denied`.
+fn chain(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}
+
+/// Writing to a closed pipe (`trellis render | head`) is not a failure.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn init_logging(global: &GlobalArgs) {
+    use tracing_subscriber::EnvFilter;
+    let default = match global.verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_env("TRELLIS_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let _ = match global.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.without_time().try_init(),
+    };
+}

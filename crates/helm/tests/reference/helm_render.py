@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Render a chart with real Helm (the Helm Go SDK through helm-python-sdk).
+
+This is the reference Trellis's Helm layer is compared with. It needs the
+PyPI package ``helm-python-sdk==0.2.2`` (import name ``helm_python``, Helm
+v4.2.3). Output is one JSON object on stdout:
+
+  {"ok": true,
+   "manifest": "...",          # `helm template` body without hooks: Helm's
+                               # install order with `# Source:` headers
+   "templates": {path: text},  # every template's raw rendered text
+   "notes": "...",
+   "values": {...}}            # the user values handed to Helm
+or
+  {"ok": false, "error": "...", "error_type": "HelmRenderError"}
+
+Values are combined as the helm CLI combines them: each --values file is
+read with Helm's own YAML reader and merged over the previous ones (maps
+merge key by key, anything else replaces); then each --set, --set-string,
+--set-file and --set-literal expression, parsed by Helm's strvals parser,
+is merged on top in the order given.
+
+Usage:
+  helm_render.py CHART_DIR [--values FILE]... [--set EXPR]...
+      [--set-string EXPR]... [--set-file EXPR]... [--set-literal EXPR]...
+      [--values-json JSON] [--release NAME] [--namespace NS]
+      [--kube-version V] [--api-versions A,B] [--is-upgrade]
+  helm_render.py --values-only FILE     # print Helm's reading of a values file
+  helm_render.py --set-only EXPR [--string]   # print Helm's parse of --set
+  helm_render.py --set-batch FILE   # FILE: JSON list of {"expr", "string"};
+                                    # prints a JSON list of {"ok", "values"|"error"}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def merge_maps(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """The helm CLI's mergeMaps: b over a, recursing where both are maps."""
+    out = dict(a)
+    for k, v in b.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = merge_maps(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def main() -> int:
+    import helm_python as helm
+    from helm_python import _native
+
+    p = argparse.ArgumentParser()
+    p.add_argument("chart", nargs="?")
+    p.add_argument("--values", "-f", action="append", default=[])
+    p.add_argument("--values-json", default=None)
+    p.add_argument("--set", dest="set_", action="append", default=[])
+    p.add_argument("--set-string", action="append", default=[])
+    p.add_argument("--set-file", action="append", default=[])
+    p.add_argument("--set-literal", action="append", default=[])
+    p.add_argument("--release", default="my-release")
+    p.add_argument("--namespace", default="test-ns")
+    p.add_argument("--kube-version", default=None)
+    p.add_argument("--api-versions", default=None)
+    p.add_argument("--is-upgrade", action="store_true")
+    p.add_argument("--values-only", default=None)
+    p.add_argument("--set-only", default=None)
+    p.add_argument("--string", action="store_true")
+    p.add_argument("--set-batch", default=None)
+    args = p.parse_args()
+
+    try:
+        if args.values_only is not None:
+            with open(args.values_only, encoding="utf-8") as f:
+                text = f.read()
+            print(json.dumps({"ok": True, "values": helm.values_from_yaml(text)}))
+            return 0
+        if args.set_batch is not None:
+            with open(args.set_batch, encoding="utf-8") as f:
+                batch = json.load(f)
+            out = []
+            for item in batch:
+                parse = helm.parse_set_string_values if item.get("string") else helm.parse_set_string
+                try:
+                    out.append({"ok": True, "values": parse(item["expr"])})
+                except Exception as e:  # noqa: BLE001
+                    out.append({"ok": False, "error": str(e)})
+            print(json.dumps(out))
+            return 0
+        if args.set_only is not None:
+            parse = helm.parse_set_string_values if args.string else helm.parse_set_string
+            print(json.dumps({"ok": True, "values": parse(args.set_only)}))
+            return 0
+
+        values: dict[str, Any] = {}
+        for path in args.values:
+            with open(path, encoding="utf-8") as f:
+                values = merge_maps(values, helm.values_from_yaml(f.read()))
+        if args.values_json:
+            values = merge_maps(values, json.loads(args.values_json))
+        for expr in args.set_:
+            values = merge_maps(values, helm.parse_set_string(expr))
+        for expr in args.set_string:
+            values = merge_maps(values, helm.parse_set_string_values(expr))
+        for expr in args.set_file:
+            values = merge_maps(values, helm.parse_set_file(expr))
+        for expr in args.set_literal:
+            values = merge_maps(values, helm.parse_set_literal(expr))
+
+        opts: dict[str, Any] = {"dry_run": "client"}
+        if args.kube_version:
+            opts["kube_version"] = args.kube_version
+        if args.api_versions:
+            opts["api_versions"] = [a for a in args.api_versions.split(",") if a]
+        render_opts: dict[str, Any] = {"name": args.release, "namespace": args.namespace}
+        if args.kube_version:
+            render_opts["kube_version"] = args.kube_version
+        if args.api_versions:
+            render_opts["api_versions"] = opts["api_versions"]
+        if args.is_upgrade:
+            opts["is_upgrade"] = True
+            render_opts["is_upgrade"] = True
+            render_opts["is_install"] = False
+
+        chart = helm.Chart.load(args.chart)
+        templates = json.loads(
+            _native.call_string(
+                "helm_render", chart._raw(), json.dumps(values), json.dumps(render_opts)
+            )
+        )
+        # An empty in-memory kubeconfig: a client-side dry run never dials.
+        cfg = helm.Config(
+            namespace=args.namespace,
+            storage_driver="memory",
+            kubeconfig_content="apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n",
+        )
+        install_opts = dict(opts)
+        install_opts.pop("is_upgrade", None)
+        release = json.loads(
+            _native.call_string(
+                "helm_install",
+                cfg._raw(),
+                _native.HANDLE(0),
+                chart._raw(),
+                None,
+                args.release,
+                json.dumps(values),
+                json.dumps(install_opts),
+            )
+        )
+        print(
+            json.dumps(
+                {
+                    "ok": True,
+                    "manifest": release.get("manifest", ""),
+                    "notes": release.get("notes", ""),
+                    "templates": templates,
+                    "values": values,
+                }
+            )
+        )
+        return 0
+    except Exception as e:  # noqa: BLE001 - every Helm failure is data here
+        print(json.dumps({"ok": False, "error": str(e), "error_type": type(e).__name__}))
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

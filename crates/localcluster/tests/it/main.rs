@@ -1,0 +1,9 @@
+//! Integration tests: a real cluster on a random port, driven by the real `kubectl`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod api;
+mod crd;
+mod input;
+mod ssa;
+mod support;
+mod watch;

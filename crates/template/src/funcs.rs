@@ -1,0 +1,215 @@
+//! The function registry: named closures callable from templates.
+//!
+//! Go checks a call's arity and argument types against the function's Go
+//! signature before calling it, and its error texts depend on that signature
+//! (`wrong number of args for upper: want 1 got 2`, `wrong type for value;
+//! expected string; got int`). A [`Sig`] declares that signature so the
+//! executor can reproduce those checks and texts exactly; the closure then
+//! receives arguments already validated.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::exec::CallContext;
+use crate::value::Value;
+
+/// The Go parameter type of a function argument, as far as templates care.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ty {
+    /// `interface{}`: anything, `nil` included.
+    Any,
+    /// `string`.
+    Str,
+    /// `int`.
+    Int,
+    /// `int64`.
+    Int64,
+    /// `float64`.
+    Float,
+    /// `bool`.
+    Bool,
+    /// `[]interface{}`.
+    List,
+    /// `map[string]interface{}`.
+    Map,
+}
+
+impl Ty {
+    /// The Go spelling of the type, for error messages.
+    pub fn go_name(self) -> &'static str {
+        match self {
+            Ty::Any => "interface {}",
+            Ty::Str => "string",
+            Ty::Int => "int",
+            Ty::Int64 => "int64",
+            Ty::Float => "float64",
+            Ty::Bool => "bool",
+            Ty::List => "[]interface {}",
+            Ty::Map => "map[string]interface {}",
+        }
+    }
+}
+
+/// A function's Go signature: fixed parameters, then optionally a variadic one.
+#[derive(Clone, Debug, Default)]
+pub struct Sig {
+    /// Types of the fixed parameters.
+    pub params: Vec<Ty>,
+    /// Element type of the trailing `...` parameter, if any.
+    pub variadic: Option<Ty>,
+}
+
+impl Sig {
+    /// A signature with fixed parameters only.
+    pub fn fixed(params: &[Ty]) -> Sig {
+        Sig {
+            params: params.to_vec(),
+            variadic: None,
+        }
+    }
+
+    /// A signature with fixed parameters followed by `...rest`.
+    pub fn variadic(params: &[Ty], rest: Ty) -> Sig {
+        Sig {
+            params: params.to_vec(),
+            variadic: Some(rest),
+        }
+    }
+
+    /// The type expected for argument `i`.
+    pub fn param(&self, i: usize) -> Ty {
+        self.params
+            .get(i)
+            .copied()
+            .or(self.variadic)
+            .unwrap_or(Ty::Any)
+    }
+}
+
+/// How a function call failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FuncError {
+    /// The function returned an error; Go reports `error calling NAME: TEXT`.
+    Call(String),
+    /// An evaluation error reported verbatim at the call site (as Go does for
+    /// argument conversion failures and for errors of nested templates).
+    Exec(String),
+}
+
+impl From<String> for FuncError {
+    fn from(s: String) -> FuncError {
+        FuncError::Call(s)
+    }
+}
+
+impl From<&str> for FuncError {
+    fn from(s: &str) -> FuncError {
+        FuncError::Call(s.to_string())
+    }
+}
+
+type FnBody = dyn Fn(&mut CallContext<'_>, &[Value]) -> Result<Value, FuncError> + Send + Sync;
+
+/// Builtins whose evaluation Go special-cases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Special {
+    None,
+    /// `and` / `or`: arguments evaluated lazily.
+    AndOr,
+    /// `call`: errors name the callee's source form.
+    Call,
+}
+
+/// A callable template function with its Go signature.
+#[derive(Clone)]
+pub struct Function {
+    pub(crate) body: Arc<FnBody>,
+    pub(crate) sig: Arc<Sig>,
+    /// Builtins the executor treats specially, as Go does.
+    pub(crate) special: Special,
+}
+
+impl Function {
+    /// A function that needs only its arguments.
+    pub fn new<F>(sig: Sig, f: F) -> Function
+    where
+        F: Fn(&[Value]) -> Result<Value, FuncError> + Send + Sync + 'static,
+    {
+        Function {
+            body: Arc::new(move |_: &mut CallContext<'_>, a: &[Value]| f(a)),
+            sig: Arc::new(sig),
+            special: Special::None,
+        }
+    }
+
+    /// A function that also reaches the running execution (to run named
+    /// templates or parse text at run time, as Helm's `include` and `tpl` do).
+    pub fn with_context<F>(sig: Sig, f: F) -> Function
+    where
+        F: Fn(&mut CallContext<'_>, &[Value]) -> Result<Value, FuncError> + Send + Sync + 'static,
+    {
+        Function {
+            body: Arc::new(f),
+            sig: Arc::new(sig),
+            special: Special::None,
+        }
+    }
+
+    /// The function's signature.
+    pub fn sig(&self) -> &Sig {
+        &self.sig
+    }
+
+    /// Calls the function outside a template (e.g. from another function).
+    pub fn call_plain(&self, set: &crate::Templates, args: &[Value]) -> Result<Value, FuncError> {
+        crate::exec::call_detached(set, self, args)
+    }
+}
+
+/// Named functions available to templates (Go's `FuncMap`).
+#[derive(Clone, Default)]
+pub struct FuncMap {
+    map: HashMap<String, Function>,
+}
+
+impl FuncMap {
+    /// An empty registry (the builtins are always present on top of it).
+    pub fn new() -> FuncMap {
+        FuncMap::default()
+    }
+
+    /// Registers (or replaces) `name`.
+    pub fn insert(&mut self, name: impl Into<String>, f: Function) {
+        self.map.insert(name.into(), f);
+    }
+
+    /// Registers a plain closure under `name` with signature `sig`.
+    pub fn add<F>(&mut self, name: &str, sig: Sig, f: F)
+    where
+        F: Fn(&[Value]) -> Result<Value, FuncError> + Send + Sync + 'static,
+    {
+        self.insert(name, Function::new(sig, f));
+    }
+
+    /// Removes `name` (Helm removes `env` and `expandenv`).
+    pub fn remove(&mut self, name: &str) {
+        self.map.remove(name);
+    }
+
+    /// Looks `name` up.
+    pub fn get(&self, name: &str) -> Option<&Function> {
+        self.map.get(name)
+    }
+
+    /// Whether `name` is registered.
+    pub fn contains(&self, name: &str) -> bool {
+        self.map.contains_key(name)
+    }
+
+    /// Adds every function of `other`, replacing same-named ones.
+    pub fn extend(&mut self, other: &FuncMap) {
+        for (k, v) in &other.map {
+            self.map.insert(k.clone(), v.clone());
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Sprig's function library (Masterminds/sprig v3, as Helm ships it).
+//!
+//! Each function declares its Go signature so that argument errors read as in
+//! Helm. Functions whose Go version panics on bad input (`first` on a string,
+//! `div` by zero) fail with the panic's text, as Go's template engine reports
+//! a recovered panic: `error calling div: runtime error: integer divide by zero`.
+//!
+//! # Deviations
+//!
+//! - `keys` and `values` return entries in key order; Sprig returns Go's
+//!   random map order (charts sort them anyway: `keys . | sortAlpha`).
+//! - `typeOf` of a list Sprig builds as `[]string` (`splitList`, `keys`,
+//!   `toStrings`, `sortAlpha`) reports `[]interface {}`.
+//! - Not provided yet: dates (`now`, `date`, `dateInZone`, `toDate`, `ago`,
+//!   `duration`...), cryptography (`genPrivateKey`, `genCA`, `htpasswd`, `encryptAES`...),
+//!   `semver` objects, network (`getHostByName`), `env`/`expandenv`.
+
+mod convert;
+mod dicts;
+mod encoding;
+mod lists;
+mod numbers;
+mod random;
+mod regexes;
+mod semver;
+mod strings;
+
+use crate::funcs::{FuncError, FuncMap, Sig, Ty};
+use crate::value::Value;
+
+pub use convert::{is_empty, strval, to_float64, to_int64};
+
+/// Sprig's functions, ready to add to a [`Templates`](crate::Templates).
+pub fn funcs() -> FuncMap {
+    let mut m = FuncMap::new();
+    strings::register(&mut m);
+    convert::register(&mut m);
+    numbers::register(&mut m);
+    random::register(&mut m);
+    lists::register(&mut m);
+    dicts::register(&mut m);
+    encoding::register(&mut m);
+    regexes::register(&mut m);
+    semver::register(&mut m);
+    m
+}
+
+/// Shorthands for signatures.
+pub(crate) fn sig(params: &[Ty]) -> Sig {
+    Sig::fixed(params)
+}
+
+pub(crate) fn sig_var(params: &[Ty], rest: Ty) -> Sig {
+    Sig::variadic(params, rest)
+}
+
+/// The string of an argument declared `string` (validated by the executor).
+pub(crate) fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or_default()
+}
+
+/// The integer of an argument declared `int`.
+pub(crate) fn i(v: &Value) -> i64 {
+    v.as_int().unwrap_or_default()
+}
+
+/// A list of strings.
+pub(crate) fn strs(v: impl IntoIterator<Item = String>) -> Value {
+    Value::list(v.into_iter().map(Value::from).collect())
+}
+
+/// An error reported as Go reports a recovered panic.
+pub(crate) fn panic_err(msg: impl Into<String>) -> FuncError {
+    FuncError::Call(msg.into())
+}

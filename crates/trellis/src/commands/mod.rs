@@ -1,0 +1,39 @@
+//! One module per command; each returns the process outcome.
+
+pub mod crds;
+pub mod preview;
+pub mod render;
+pub mod tree;
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use trellis_model::{Application, is_application, parse_file};
+use trellis_render::tree::Root;
+
+/// Reads the Applications of a local manifest file: the roots of a render,
+/// tree or preview. Unknown fields are printed as warnings on stderr.
+pub fn load_roots(path: &Path) -> Result<Vec<Root>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading application file {}", path.display()))?;
+    let file = path.to_string_lossy();
+    let manifests = parse_file(&text, &file)?;
+    let mut roots = Vec::new();
+    for manifest in manifests.iter().filter(|m| is_application(&m.object)) {
+        let parsed = Application::from_manifest(manifest)?;
+        for warning in &parsed.warnings {
+            tracing::warn!("{warning}");
+        }
+        roots.push(Root {
+            app: parsed.value,
+            origin: Some(manifest.origin.clone()),
+            warnings: parsed.warnings.iter().map(ToString::to_string).collect(),
+        });
+    }
+    if roots.is_empty() {
+        bail!(
+            "{file}: no Application found (expected kind: Application with apiVersion trellis.dev/v1alpha1 or argoproj.io/v1alpha1)"
+        );
+    }
+    Ok(roots)
+}

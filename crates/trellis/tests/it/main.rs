@@ -1,0 +1,9 @@
+//! End-to-end tests of the `trellis` command: the real binary over real git
+//! repositories made by the tests.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod crds;
+mod preview;
+mod render;
+mod support;
+mod tree;
