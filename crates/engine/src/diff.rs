@@ -80,8 +80,16 @@ pub fn unified(old: &str, new: &str, label: &str) -> String {
     }
     let diff = TextDiff::from_lines(old, new);
     let mut out = String::new();
-    let old_label = if old.is_empty() { "/dev/null".to_string() } else { format!("a/{label}") };
-    let new_label = if new.is_empty() { "/dev/null".to_string() } else { format!("b/{label}") };
+    let old_label = if old.is_empty() {
+        "/dev/null".to_string()
+    } else {
+        format!("a/{label}")
+    };
+    let new_label = if new.is_empty() {
+        "/dev/null".to_string()
+    } else {
+        format!("b/{label}")
+    };
     out.push_str(&format!("--- {old_label}\n+++ {new_label}\n"));
     for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
         out.push_str(&format!("{}\n", hunk.header()));
@@ -146,7 +154,10 @@ mod tests {
         let a = json!({"kind": "ConfigMap", "data": {"a": "1", "b": "2"}});
         let b = json!({"kind": "ConfigMap", "data": {"a": "1", "b": "3"}});
         let d = object_diff(Some(&a), Some(&b), "ConfigMap x");
-        assert!(d.starts_with("--- a/ConfigMap x\n+++ b/ConfigMap x\n@@"), "{d}");
+        assert!(
+            d.starts_with("--- a/ConfigMap x\n+++ b/ConfigMap x\n@@"),
+            "{d}"
+        );
         assert!(d.contains("\n-  b: \"2\"\n+  b: \"3\"\n"), "{d}");
     }
 
@@ -166,7 +177,10 @@ mod tests {
         for secret in ["c2VjcmV0", "b2xk", "bmV3", "hunter2", "hunter3"] {
             assert!(!d.contains(secret), "{secret} leaked: {d}");
         }
-        assert!(d.contains("-  changed: ++++++++\n+  changed: +++++++++"), "{d}");
+        assert!(
+            d.contains("-  changed: ++++++++\n+  changed: +++++++++"),
+            "{d}"
+        );
         assert!(!d.contains("-  same:"), "{d}");
     }
 

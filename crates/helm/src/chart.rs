@@ -249,7 +249,9 @@ impl Chart {
     pub fn crd_files(&self) -> impl Iterator<Item = &ChartFile> {
         self.files.iter().filter(|f| {
             f.name.starts_with("crds/")
-                && (f.name.ends_with(".yaml") || f.name.ends_with(".yml") || f.name.ends_with(".json"))
+                && (f.name.ends_with(".yaml")
+                    || f.name.ends_with(".yml")
+                    || f.name.ends_with(".json"))
         })
     }
 }
@@ -373,7 +375,10 @@ fn walk(
                 path: full.clone(),
                 source,
             })?;
-            out.push(ChartFile { name: child, data: strip_bom(data) });
+            out.push(ChartFile {
+                name: child,
+                data: strip_bom(data),
+            });
         }
     }
     Ok(())
@@ -419,13 +424,18 @@ pub fn load_archive(data: &[u8], origin: &str) -> Result<Chart> {
         }
         let name = rest.join("/");
         if name.split('/').any(|p| p == "..") {
-            return Err(archive_err("chart illegally references parent directory".into()));
+            return Err(archive_err(
+                "chart illegally references parent directory".into(),
+            ));
         }
         let mut buf = Vec::new();
         entry
             .read_to_end(&mut buf)
             .map_err(|e| archive_err(e.to_string()))?;
-        out.push(ChartFile { name, data: strip_bom(buf) });
+        out.push(ChartFile {
+            name,
+            data: strip_bom(buf),
+        });
     }
     if out.is_empty() {
         return Err(archive_err("no files in chart archive".into()));
@@ -493,7 +503,9 @@ pub fn load_files(files: Vec<ChartFile>, origin: &str) -> Result<Chart> {
         }
     }
     let Some(metadata) = metadata else {
-        return Err(ChartError::MissingChartYaml { chart: origin.to_string() });
+        return Err(ChartError::MissingChartYaml {
+            chart: origin.to_string(),
+        });
     };
     validate(&metadata, origin)?;
     let mut chart = Chart {
@@ -514,16 +526,20 @@ pub fn load_files(files: Vec<ChartFile>, origin: &str) -> Result<Chart> {
                 Some(f) => load_archive(&f.data, &sub_origin),
                 None => Err(ChartError::Archive {
                     path: sub_origin.clone(),
-                    message: format!("error unpacking subchart tar in {}: expected {n}", chart.name()),
+                    message: format!(
+                        "error unpacking subchart tar in {}: expected {n}",
+                        chart.name()
+                    ),
                 }),
             }
         } else {
             let inner: Vec<ChartFile> = files
                 .into_iter()
                 .filter_map(|f| {
-                    f.name
-                        .split_once('/')
-                        .map(|(_, rest)| ChartFile { name: rest.to_string(), data: f.data })
+                    f.name.split_once('/').map(|(_, rest)| ChartFile {
+                        name: rest.to_string(),
+                        data: f.data,
+                    })
                 })
                 .collect();
             load_files(inner, &sub_origin)
@@ -596,7 +612,8 @@ fn apply_metadata(md: &mut Metadata, data: &[u8], origin: &str, file: &str) -> R
                 if let GoValue::Map(items) = v {
                     for (ak, av) in items {
                         if let Some(ak) = key_name(ak) {
-                            md.annotations.insert(ak, field_str(av, origin, "annotations")?);
+                            md.annotations
+                                .insert(ak, field_str(av, origin, "annotations")?);
                         }
                     }
                 }
@@ -608,9 +625,15 @@ fn apply_metadata(md: &mut Metadata, data: &[u8], origin: &str, file: &str) -> R
                         let mut m = Maintainer::default();
                         if let GoValue::Map(fields) = item {
                             for (fk, fv) in fields {
-                                match key_name(fk).unwrap_or_default().to_ascii_lowercase().as_str() {
+                                match key_name(fk)
+                                    .unwrap_or_default()
+                                    .to_ascii_lowercase()
+                                    .as_str()
+                                {
                                     "name" => m.name = field_str(fv, origin, "maintainers.name")?,
-                                    "email" => m.email = field_str(fv, origin, "maintainers.email")?,
+                                    "email" => {
+                                        m.email = field_str(fv, origin, "maintainers.email")?
+                                    }
                                     "url" => m.url = field_str(fv, origin, "maintainers.url")?,
                                     _ => {}
                                 }
@@ -643,7 +666,11 @@ fn parse_dependency(v: &GoValue, origin: &str) -> Result<Dependency> {
         return Ok(d);
     };
     for (k, v) in fields {
-        match key_name(k).unwrap_or_default().to_ascii_lowercase().as_str() {
+        match key_name(k)
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "name" => d.name = field_str(v, origin, "dependencies.name")?,
             "version" => d.version = field_str(v, origin, "dependencies.version")?,
             "repository" => d.repository = field_str(v, origin, "dependencies.repository")?,
@@ -705,16 +732,25 @@ fn validate(md: &Metadata, origin: &str) -> Result<()> {
         return fail("chart.metadata.version is required".into());
     }
     if crate::semver::parse_version(&md.version).is_none() {
-        return fail(format!("chart.metadata.version {:?} is invalid", md.version));
+        return fail(format!(
+            "chart.metadata.version {:?} is invalid",
+            md.version
+        ));
     }
     if !matches!(md.chart_type.as_str(), "" | "application" | "library") {
         return fail("chart.metadata.type must be application or library".into());
     }
     let mut seen = std::collections::HashSet::new();
     for d in md.dependencies.iter().flatten() {
-        let key = if d.alias.is_empty() { &d.name } else { &d.alias };
+        let key = if d.alias.is_empty() {
+            &d.name
+        } else {
+            &d.alias
+        };
         if !seen.insert(key.clone()) {
-            return fail(format!("more than one dependency with name or alias {key:?}"));
+            return fail(format!(
+                "more than one dependency with name or alias {key:?}"
+            ));
         }
     }
     Ok(())

@@ -61,7 +61,9 @@ impl ChartFiles for FsChartFiles {
         for e in std::fs::read_dir(self.path(dir))? {
             let e = e?;
             let name = e.file_name().to_string_lossy().into_owned();
-            let is_dir = std::fs::metadata(e.path()).map(|m| m.is_dir()).unwrap_or(false);
+            let is_dir = std::fs::metadata(e.path())
+                .map(|m| m.is_dir())
+                .unwrap_or(false);
             out.push(Entry { name, is_dir });
         }
         Ok(out)
@@ -98,7 +100,10 @@ mod tests {
 
     #[test]
     fn joins_paths() {
-        assert_eq!(join_path("apps/web", "../common").as_deref(), Some("apps/common"));
+        assert_eq!(
+            join_path("apps/web", "../common").as_deref(),
+            Some("apps/common")
+        );
         assert_eq!(join_path("", "a/./b").as_deref(), Some("a/b"));
         assert_eq!(join_path("a", "../../x"), None);
     }

@@ -88,7 +88,12 @@ impl Rules {
         } else {
             (Anchor::Base, rule.to_string())
         };
-        self.rules.push(Rule { pattern, negate, must_dir, anchor });
+        self.rules.push(Rule {
+            pattern,
+            negate,
+            must_dir,
+            anchor,
+        });
         Ok(())
     }
 

@@ -15,13 +15,17 @@ pub mod semver;
 pub mod yaml;
 
 pub use trellis_template::{Map, Value};
-pub use yaml::{YamlError, from_yaml, from_yaml_value, marshal_yaml, must_to_yaml, to_yaml, to_yaml_pretty};
+pub use yaml::{
+    YamlError, from_yaml, from_yaml_value, marshal_yaml, must_to_yaml, to_yaml, to_yaml_pretty,
+};
 pub mod strvals;
 pub mod values;
 
-pub use strvals::{SetError, parse_set, parse_set_file};
-pub use chart::{Chart, ChartError, ChartFile, Dependency, ImportValue, Metadata, load_archive, load_chart};
+pub use chart::{
+    Chart, ChartError, ChartFile, Dependency, ImportValue, Metadata, load_archive, load_chart,
+};
 pub use files::{ChartFiles, Entry, FsChartFiles};
+pub use strvals::{SetError, parse_set, parse_set_file};
 pub use values::{
     ValuesError, coalesce_values, merge_user_values, process_dependencies, to_render_values,
 };

@@ -68,7 +68,9 @@ fn cmp_pre(a: &[String], b: &[String]) -> Ordering {
 
 impl Version {
     fn cmp(&self, o: &Version) -> Ordering {
-        self.nums.cmp(&o.nums).then_with(|| cmp_pre(&self.pre, &o.pre))
+        self.nums
+            .cmp(&o.nums)
+            .then_with(|| cmp_pre(&self.pre, &o.pre))
     }
 }
 
@@ -101,8 +103,10 @@ pub fn is_compatible_range(range: &str, version: &str) -> bool {
         let mut i = 0;
         while i < terms.len() {
             let t = terms[i];
-            if matches!(t, "=" | "!=" | ">" | "<" | ">=" | "<=" | "=<" | "=>" | "~" | "^" | "~>")
-                && i + 1 < terms.len()
+            if matches!(
+                t,
+                "=" | "!=" | ">" | "<" | ">=" | "<=" | "=<" | "=>" | "~" | "^" | "~>"
+            ) && i + 1 < terms.len()
             {
                 joined.push(format!("{t}{}", terms[i + 1]));
                 i += 2;
@@ -143,7 +147,9 @@ fn parse_operand(s: &str) -> Option<(Version, usize)> {
         nums[i] = p.parse().ok()?;
         given = i + 1;
     }
-    let pre = pre.map(|p| p.split('.').map(str::to_string).collect()).unwrap_or_default();
+    let pre = pre
+        .map(|p| p.split('.').map(str::to_string).collect())
+        .unwrap_or_default();
     Some((Version { nums, pre }, given))
 }
 
@@ -157,12 +163,20 @@ fn check(op: &str, operand: &str, v: &Version) -> Option<bool> {
     let upper = |level: usize| -> Version {
         let mut n = c.nums;
         match level {
-            0 => return Version { nums: [u64::MAX, 0, 0], pre: vec![] },
+            0 => {
+                return Version {
+                    nums: [u64::MAX, 0, 0],
+                    pre: vec![],
+                };
+            }
             1 => n = [n[0] + 1, 0, 0],
             2 => n = [n[0], n[1] + 1, 0],
             _ => n = [n[0], n[1], n[2] + 1],
         }
-        Version { nums: n, pre: vec![] }
+        Version {
+            nums: n,
+            pre: vec![],
+        }
     };
     let ge = |x: &Version| v.cmp(x) != Ordering::Less;
     let lt = |x: &Version| v.cmp(x) == Ordering::Less;

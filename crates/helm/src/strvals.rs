@@ -44,7 +44,9 @@ pub enum SetError {
     #[error("index of {0} is greater than maximum supported index of {MAX_INDEX}")]
     IndexTooLarge(usize),
     /// Deeper nesting than [`MAX_NESTED_NAME_LEVEL`].
-    #[error("value name nested level is greater than maximum supported nested level of {MAX_NESTED_NAME_LEVEL}")]
+    #[error(
+        "value name nested level is greater than maximum supported nested level of {MAX_NESTED_NAME_LEVEL}"
+    )]
     TooDeep,
     /// A path walks into an existing value of another type
     /// (`a=1,a.b=2`).
@@ -72,7 +74,11 @@ pub enum SetKind {
 /// Applies the `--set` expression `expr` onto `values` (a map), as Helm's
 /// `strvals.ParseInto` does; with `force_string` as `--set-string`.
 pub fn parse_set(expr: &str, values: &mut Value, force_string: bool) -> Result<(), SetError> {
-    let kind = if force_string { SetKind::String } else { SetKind::Typed };
+    let kind = if force_string {
+        SetKind::String
+    } else {
+        SetKind::Typed
+    };
     parse_with(expr, values, &mut |s: String| Ok(typed(s, kind)))
 }
 
@@ -97,7 +103,10 @@ fn parse_with(expr: &str, values: &mut Value, reader: &mut Reader<'_>) -> Result
         Value::Map(m) => m.snapshot(),
         _ => Map::new(),
     };
-    let mut p = Parser { sc: expr.chars().peekable(), reader };
+    let mut p = Parser {
+        sc: expr.chars().peekable(),
+        reader,
+    };
     loop {
         match p.key(&mut root, 0) {
             Ok(()) => continue,
@@ -318,9 +327,9 @@ impl Parser<'_, '_, '_> {
         if last.is_none() {
             return Err(Stop::Eof);
         }
-        let i: i64 = v
-            .parse()
-            .map_err(|_| SetError::BadIndex(format!("strconv.Atoi: parsing {v:?}: invalid syntax")))?;
+        let i: i64 = v.parse().map_err(|_| {
+            SetError::BadIndex(format!("strconv.Atoi: parsing {v:?}: invalid syntax"))
+        })?;
         if i < 0 {
             return Err(SetError::NegativeIndex(i).into());
         }
@@ -374,10 +383,8 @@ impl Parser<'_, '_, '_> {
                     Some(Value::List(l)) => l.as_ref().clone(),
                     Some(Value::Nil) => Vec::new(),
                     Some(other) => {
-                        let msg = format!(
-                            "interface {{}} is {}, not []interface {{}}",
-                            go_type(other)
-                        );
+                        let msg =
+                            format!("interface {{}} is {}, not []interface {{}}", go_type(other));
                         return (list, Err(SetError::TypeConflict(msg).into()));
                     }
                 };

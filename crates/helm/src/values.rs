@@ -55,7 +55,11 @@ fn new_map() -> MapRef {
 }
 
 fn concat_prefix(a: &str, b: &str) -> String {
-    if a.is_empty() { b.to_string() } else { format!("{a}.{b}") }
+    if a.is_empty() {
+        b.to_string()
+    } else {
+        format!("{a}.{b}")
+    }
 }
 
 /// The helm CLI's merging of several `--values` files (and `--set`
@@ -303,7 +307,8 @@ fn process_enabled(chart: &mut Chart, vals: &Value, path: &str) -> Result<()> {
         .iter()
         .filter(|existing| {
             !reqs.iter().any(|r| {
-                existing.name() == r.name && is_compatible_range(&r.version, &existing.metadata.version)
+                existing.name() == r.name
+                    && is_compatible_range(&r.version, &existing.metadata.version)
             })
         })
         .cloned()
@@ -324,12 +329,19 @@ fn process_enabled(chart: &mut Chart, vals: &Value, path: &str) -> Result<()> {
     let cvals = coalesce_values(chart, vals)?;
     process_tags(&mut reqs, &cvals);
     process_conditions(&mut reqs, &cvals, path);
-    let removed: Vec<String> = reqs.iter().filter(|r| !r.enabled).map(|r| r.name.clone()).collect();
+    let removed: Vec<String> = reqs
+        .iter()
+        .filter(|r| !r.enabled)
+        .map(|r| r.name.clone())
+        .collect();
     let mut kept: Vec<Chart> = std::mem::take(&mut chart.dependencies)
         .into_iter()
         .filter(|c| !removed.iter().any(|n| n == c.name()))
         .collect();
-    let kept_meta: Vec<Dependency> = reqs.into_iter().filter(|r| !removed.contains(&r.name)).collect();
+    let kept_meta: Vec<Dependency> = reqs
+        .into_iter()
+        .filter(|r| !removed.contains(&r.name))
+        .collect();
     for t in kept.iter_mut() {
         let sub_path = format!("{path}{}.", t.name());
         process_enabled(t, &cvals, &sub_path)?;
@@ -451,13 +463,19 @@ pub fn to_render_values(chart: &mut Chart, user: &Value) -> Result<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chart::{Metadata, load_files, ChartFile};
+    use crate::chart::{ChartFile, Metadata, load_files};
 
     fn chart(values: &str) -> Chart {
         load_files(
             vec![
-                ChartFile { name: "Chart.yaml".into(), data: b"apiVersion: v2\nname: c\nversion: 1.0.0\n".to_vec() },
-                ChartFile { name: "values.yaml".into(), data: values.as_bytes().to_vec() },
+                ChartFile {
+                    name: "Chart.yaml".into(),
+                    data: b"apiVersion: v2\nname: c\nversion: 1.0.0\n".to_vec(),
+                },
+                ChartFile {
+                    name: "values.yaml".into(),
+                    data: values.as_bytes().to_vec(),
+                },
             ],
             "c",
         )
@@ -471,7 +489,9 @@ mod tests {
         let v = coalesce_values(&c, &user).unwrap();
         let Value::Map(m) = v else { panic!() };
         assert!(m.get("a").is_none());
-        let Some(Value::Map(b)) = m.get("b") else { panic!() };
+        let Some(Value::Map(b)) = m.get("b") else {
+            panic!()
+        };
         assert!(b.get("x").is_none());
         assert_eq!(b.get("q"), Some(Value::Float(2.0)));
         let _ = Metadata::default();

@@ -43,24 +43,40 @@ fn best_of(runs: usize, mut f: impl FnMut()) -> Duration {
 }
 
 fn main() {
-    let apps: usize = std::env::var("TRELLIS_BENCH_APPS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
+    let apps: usize = std::env::var("TRELLIS_BENCH_APPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
     let repo = GitRepo::new();
     for i in 0..apps {
         let name = format!("svc-{i:04}");
-        repo.write(&format!("apps/{name}.yaml"), &app(&name, &format!("services/{name}")));
-        repo.write(&format!("services/{name}/manifests.yaml"), &service(&name, "registry.example.com/app:1.0.0"));
+        repo.write(
+            &format!("apps/{name}.yaml"),
+            &app(&name, &format!("services/{name}")),
+        );
+        repo.write(
+            &format!("services/{name}/manifests.yaml"),
+            &service(&name, "registry.example.com/app:1.0.0"),
+        );
     }
     let base = repo.commit_all("base");
-    repo.write("services/svc-0000/manifests.yaml", &service("svc-0000", "registry.example.com/app:1.1.0"));
+    repo.write(
+        "services/svc-0000/manifests.yaml",
+        &service("svc-0000", "registry.example.com/app:1.1.0"),
+    );
     let head = repo.commit_all("change one service");
 
     let cache = tempfile::tempdir().unwrap();
     let mut config = SourceConfig::new(cache.path().to_path_buf());
-    config.repo_map.insert(URL, &repo.path().display().to_string());
+    config
+        .repo_map
+        .insert(URL, &repo.path().display().to_string());
     let sources = Sources::new(config).unwrap();
     let renderer = AppRenderer::new(sources.clone());
     let root_text = app("root", "apps");
-    let root_manifest = parse_yaml_stream(&root_text, "root.yaml").unwrap().remove(0);
+    let root_manifest = parse_yaml_stream(&root_text, "root.yaml")
+        .unwrap()
+        .remove(0);
     let root = Root {
         app: Application::from_manifest(&root_manifest).unwrap().value,
         origin: None,
@@ -92,8 +108,20 @@ fn main() {
     });
     let stats = sources.stats();
     println!("tree: {apps} applications, {} resources", apps * 3 + apps);
-    println!("  cold (clone + render)      {:>8.1} ms", cold.as_secs_f64() * 1e3);
-    println!("  warm tree (best of 5)      {:>8.1} ms", warm.as_secs_f64() * 1e3);
-    println!("  warm preview (best of 5)   {:>8.1} ms", preview.as_secs_f64() * 1e3);
-    println!("  git network operations: {} fetches, {} ls-remotes", stats.fetches, stats.ls_remotes);
+    println!(
+        "  cold (clone + render)      {:>8.1} ms",
+        cold.as_secs_f64() * 1e3
+    );
+    println!(
+        "  warm tree (best of 5)      {:>8.1} ms",
+        warm.as_secs_f64() * 1e3
+    );
+    println!(
+        "  warm preview (best of 5)   {:>8.1} ms",
+        preview.as_secs_f64() * 1e3
+    );
+    println!(
+        "  git network operations: {} fetches, {} ls-remotes",
+        stats.fetches, stats.ls_remotes
+    );
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use trellis_model::{Application, ApplicationSource, Manifest};
-use trellis_source::{Snapshot, Sources};
+use trellis_source::{Snapshot, Sources, normalize_url};
 
 use crate::directory::DirectoryRenderer;
 use crate::{RenderError, RenderInput, Renderer};
@@ -116,10 +116,19 @@ impl AppRenderer {
             sources: Vec::with_capacity(sources.len()),
         };
         for source in sources {
-            let revision = self.revision_for(source);
+            let (revision, overridden) = self.revision_for(source);
             let path = normalize_path(source.path.as_deref().unwrap_or(""));
-            let values_only = source.r#ref.is_some() && source.path.is_none() && source.chart.is_none();
+            let values_only =
+                source.r#ref.is_some() && source.path.is_none() && source.chart.is_none();
             let snapshot = self.sources.snapshot(&source.repo_url, &revision)?;
+            // A plain directory stands in for every revision, so rendering it
+            // "at" an override would silently compare a folder with itself.
+            if overridden && snapshot.commit().is_none() {
+                return Err(RenderError::DirectoryRevision {
+                    repo_url: source.repo_url.clone(),
+                    revision,
+                });
+            }
             let mut resolved = ResolvedSource {
                 repo_url: source.repo_url.clone(),
                 path: path.clone(),
@@ -133,11 +142,14 @@ impl AppRenderer {
             }
             let kind = detect_kind(source, &snapshot, &path)?;
             resolved.kind = Some(kind);
-            let renderer = self.renderers.get(&kind).ok_or_else(|| RenderError::Unsupported {
-                kind,
-                repo_url: source.repo_url.clone(),
-                path: path.clone(),
-            })?;
+            let renderer = self
+                .renderers
+                .get(&kind)
+                .ok_or_else(|| RenderError::Unsupported {
+                    kind,
+                    repo_url: source.repo_url.clone(),
+                    path: path.clone(),
+                })?;
             let input = RenderInput {
                 app,
                 source,
@@ -150,22 +162,29 @@ impl AppRenderer {
         Ok(rendered)
     }
 
-    fn revision_for(&self, source: &ApplicationSource) -> String {
+    /// The revision to render a source at, and whether it comes from an
+    /// override rather than the source's own `targetRevision`.
+    fn revision_for(&self, source: &ApplicationSource) -> (String, bool) {
         let url = normalize_url(&source.repo_url);
         if let Some((_, revision)) = self.overrides.iter().find(|(u, _)| *u == url) {
-            return revision.clone();
+            return (revision.clone(), true);
         }
-        match source.target_revision.as_deref().map(str::trim) {
+        let revision = match source.target_revision.as_deref().map(str::trim) {
             Some(r) if !r.is_empty() => r.to_string(),
             _ => "HEAD".to_string(),
-        }
+        };
+        (revision, false)
     }
 }
 
 /// Chooses the renderer kind: an explicit block first (more than one is an
 /// error in Argo CD too, but model validation rejects that before we get here),
 /// then a chart name, then what the directory holds.
-fn detect_kind(source: &ApplicationSource, snapshot: &Snapshot, path: &str) -> Result<SourceKind, RenderError> {
+fn detect_kind(
+    source: &ApplicationSource,
+    snapshot: &Snapshot,
+    path: &str,
+) -> Result<SourceKind, RenderError> {
     if source.plugin.is_some() {
         return Ok(SourceKind::Plugin);
     }
@@ -199,14 +218,6 @@ pub(crate) fn normalize_path(path: &str) -> String {
         .join("/")
 }
 
-/// Normalizes a repository URL for comparison: case-insensitive, without a
-/// trailing `/` or `.git`.
-pub(crate) fn normalize_url(url: &str) -> String {
-    let trimmed = url.trim().trim_end_matches('/');
-    let trimmed = trimmed.strip_suffix(".git").unwrap_or(trimmed);
-    trimmed.to_ascii_lowercase()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,13 +227,5 @@ mod tests {
         assert_eq!(normalize_path("."), "");
         assert_eq!(normalize_path("./apps/"), "apps");
         assert_eq!(normalize_path("a//b/./c"), "a/b/c");
-    }
-
-    #[test]
-    fn urls_normalize() {
-        assert_eq!(
-            normalize_url("https://GitHub.com/acme/infra.git/"),
-            normalize_url("https://github.com/acme/infra")
-        );
     }
 }

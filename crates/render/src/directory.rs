@@ -37,8 +37,8 @@ impl Renderer for DirectoryRenderer {
             }
             let full = join(input.path, &relative);
             let bytes = input.snapshot.read_file(&full)?;
-            let text =
-                String::from_utf8(bytes).map_err(|_| RenderError::NotText { path: full.clone() })?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| RenderError::NotText { path: full.clone() })?;
             out.extend(parse_file(&text, &full)?);
         }
         Ok(out)
@@ -70,7 +70,11 @@ fn pattern(field: &'static str, pattern: Option<&str>) -> Result<Option<GlobMatc
 }
 
 /// Lists manifest files under `root` (paths relative to it), sorted.
-fn manifest_files(snapshot: &Snapshot, root: &str, recurse: bool) -> Result<Vec<String>, RenderError> {
+fn manifest_files(
+    snapshot: &Snapshot,
+    root: &str,
+    recurse: bool,
+) -> Result<Vec<String>, RenderError> {
     match snapshot.entry(root)? {
         Some(EntryKind::Dir) => {}
         Some(EntryKind::File) => {
@@ -121,7 +125,11 @@ pub(crate) fn join(base: &str, name: &str) -> String {
 }
 
 fn display_path(path: &str) -> String {
-    if path.is_empty() { ".".to_string() } else { path.to_string() }
+    if path.is_empty() {
+        ".".to_string()
+    } else {
+        path.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -134,7 +142,9 @@ mod tests {
         assert!(m.is_match("a.yaml"));
         assert!(m.is_match("sub/b.yaml"));
         assert!(!m.is_match("c.json"));
-        let m = pattern("include", Some("{a.yaml,b.yaml}")).unwrap().unwrap();
+        let m = pattern("include", Some("{a.yaml,b.yaml}"))
+            .unwrap()
+            .unwrap();
         assert!(m.is_match("b.yaml") && !m.is_match("c.yaml"));
         let m = pattern("exclude", Some("a.yaml,b.yaml")).unwrap().unwrap();
         assert!(m.is_match("a.yaml") && !m.is_match("c.yaml"));
@@ -143,7 +153,11 @@ mod tests {
     #[test]
     fn bad_glob_is_an_error_naming_the_field() {
         let err = pattern("exclude", Some("[oops")).unwrap_err();
-        assert!(err.to_string().starts_with("invalid exclude pattern \"[oops\""), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("invalid exclude pattern \"[oops\""),
+            "{err}"
+        );
     }
 
     #[test]

@@ -46,6 +46,17 @@ pub enum RenderError {
         /// What is wrong with it.
         message: String,
     },
+    /// A specific revision was asked of a repository mapped to a plain
+    /// directory, which has none.
+    #[error(
+        "cannot render {repo_url} at {revision}: it is mapped to a plain directory, which has no revisions (map it to a git repository)"
+    )]
+    DirectoryRevision {
+        /// The repository.
+        repo_url: String,
+        /// The revision asked for.
+        revision: String,
+    },
     /// The application has no source to render.
     #[error("application has no source (spec.source or spec.sources)")]
     NoSource,

@@ -82,7 +82,10 @@ impl Preview {
 
     /// Applications with the given change.
     pub fn count(&self, change: Change) -> usize {
-        self.applications.iter().filter(|a| a.change == change).count()
+        self.applications
+            .iter()
+            .filter(|a| a.change == change)
+            .count()
     }
 }
 
@@ -97,7 +100,11 @@ pub fn compare(base: &[AppNode], head: &[AppNode]) -> Preview {
         let mut failed = false;
         for (node, side) in [(b, Side::Base), (h, Side::Head)] {
             if let Some(message) = node.and_then(|n| n.error.clone()) {
-                preview.errors.push(AppError { app: id.clone(), side, message });
+                preview.errors.push(AppError {
+                    app: id.clone(),
+                    side,
+                    message,
+                });
                 failed = true;
             }
         }
@@ -114,7 +121,11 @@ pub fn compare(base: &[AppNode], head: &[AppNode]) -> Preview {
             preview.unchanged += 1;
             continue;
         }
-        preview.applications.push(AppChange { app: id.clone(), change, resources });
+        preview.applications.push(AppChange {
+            app: id.clone(),
+            change,
+            resources,
+        });
     }
     preview
 }
@@ -131,7 +142,11 @@ fn flatten(roots: &[AppNode]) -> BTreeMap<String, &AppNode> {
     out
 }
 
-fn diff_resources(app: &str, base: Option<&AppNode>, head: Option<&AppNode>) -> Vec<ResourceChange> {
+fn diff_resources(
+    app: &str,
+    base: Option<&AppNode>,
+    head: Option<&AppNode>,
+) -> Vec<ResourceChange> {
     let base = resources_of(base);
     let head = resources_of(head);
     let keys: std::collections::BTreeSet<&String> = base.keys().chain(head.keys()).collect();
@@ -145,7 +160,11 @@ fn diff_resources(app: &str, base: Option<&AppNode>, head: Option<&AppNode>) -> 
             _ => continue,
         };
         let diff = object_diff(b, h, &format!("{app}/{key}"));
-        out.push(ResourceChange { resource: key.clone(), change, diff });
+        out.push(ResourceChange {
+            resource: key.clone(),
+            change,
+            diff,
+        });
     }
     out
 }
@@ -157,7 +176,10 @@ fn resources_of(node: Option<&AppNode>) -> BTreeMap<String, &Value> {
     for manifest in node.map(|n| n.manifests.as_slice()).unwrap_or_default() {
         let key = match ResourceKey::from_object(&manifest.object) {
             Ok(key) => key.to_string(),
-            Err(_) => format!("{} (document {})", manifest.origin.file, manifest.origin.document),
+            Err(_) => format!(
+                "{} (document {})",
+                manifest.origin.file, manifest.origin.document
+            ),
         };
         let mut unique = key.clone();
         let mut n = 2;

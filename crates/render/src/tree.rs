@@ -133,7 +133,11 @@ pub fn render_single(renderer: &AppRenderer, root: Root) -> AppNode {
 }
 
 fn new_node(root: Root) -> (AppNode, Application) {
-    let Root { app, origin, warnings } = root;
+    let Root {
+        app,
+        origin,
+        warnings,
+    } = root;
     let node = AppNode {
         name: app.metadata.name.clone().unwrap_or_default(),
         namespace: app.metadata.namespace.clone().unwrap_or_default(),
@@ -147,14 +151,23 @@ fn new_node(root: Root) -> (AppNode, Application) {
     (node, app)
 }
 
-fn fill(renderer: &AppRenderer, node: &mut AppNode, app: &Application) -> Result<(), crate::RenderError> {
+fn fill(
+    renderer: &AppRenderer,
+    node: &mut AppNode,
+    app: &Application,
+) -> Result<(), crate::RenderError> {
     let rendered = renderer.render(app)?;
     node.sources = rendered.sources;
     node.manifests = rendered.manifests;
     Ok(())
 }
 
-fn render_node(renderer: &AppRenderer, root: Root, ancestors: &[String], options: &TreeOptions) -> AppNode {
+fn render_node(
+    renderer: &AppRenderer,
+    root: Root,
+    ancestors: &[String],
+    options: &TreeOptions,
+) -> AppNode {
     let (mut node, app) = new_node(root);
     let id = node.id();
     if ancestors.contains(&id) {

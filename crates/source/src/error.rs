@@ -55,10 +55,10 @@ pub enum SourceError {
         revision: String,
     },
 
-    /// The location is a plain directory, which has no history: only `""` and `HEAD` can be
-    /// rendered from it.
+    /// The location is a plain directory, which has no history, and a revision of it was asked
+    /// for.
     #[error(
-        "repository {url} is the plain directory {}, which has no revisions: use revision HEAD (got {revision:?})",
+        "repository {url} is the plain directory {}, which has no revisions (asked for {revision:?})",
         .path.display()
     )]
     DirectoryRevision {

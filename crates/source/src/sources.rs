@@ -101,6 +101,11 @@ impl Sources {
 
     /// The snapshot of `repo_url` at `revision`; the same `Arc` is returned to every caller
     /// asking for the same repository and commit.
+    ///
+    /// A repository mapped to a plain directory stands in for that repository at every
+    /// revision: the snapshot is what is on disk whatever `revision` says, and its
+    /// [`Snapshot::commit`] is `None` so callers can tell (a preview between two revisions of
+    /// such a repository is meaningless, and the render layer refuses it).
     pub fn snapshot(&self, repo_url: &str, revision: &str) -> Result<Arc<Snapshot>> {
         let revision = revision.trim();
         if let Some(commit) = self.memoized(repo_url, revision)
@@ -109,17 +114,7 @@ impl Sources {
             return Ok(snapshot);
         }
         match self.location(repo_url)? {
-            Location::Directory { path } => {
-                if is_head(revision) {
-                    Ok(Arc::new(Snapshot::directory(repo_url, path)))
-                } else {
-                    Err(SourceError::DirectoryRevision {
-                        url: redact(repo_url),
-                        path,
-                        revision: revision.to_string(),
-                    })
-                }
-            }
+            Location::Directory { path } => Ok(Arc::new(Snapshot::directory(repo_url, path))),
             Location::Git { url } => {
                 let repo = self.repo(&url)?;
                 let commit = self.resolve_in(&repo, repo_url, revision)?;

@@ -58,13 +58,53 @@ pub enum Command {
     Preview(PreviewArgs),
     /// Print the CustomResourceDefinitions of Trellis's kinds.
     Crds(CrdsArgs),
+    /// The embedded Kubernetes API server.
+    Cluster(ClusterArgs),
+}
+
+/// `trellis cluster`.
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// What to do with the embedded cluster.
+    #[command(subcommand)]
+    pub command: ClusterCommand,
+}
+
+/// `trellis cluster` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Serve a Kubernetes API (stored in a SQLite file) and write a kubeconfig
+    /// for it; runs until interrupted.
+    Serve(ClusterServeArgs),
+}
+
+/// `trellis cluster serve`.
+#[derive(Debug, Args)]
+pub struct ClusterServeArgs {
+    /// SQLite file holding the cluster's objects; in memory when omitted.
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 6443)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// Where to write the kubeconfig (default: next to --data, or the
+    /// current directory, as trellis-kubeconfig.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
 }
 
 /// `trellis render`.
 #[derive(Debug, Args)]
 pub struct RenderArgs {
     /// Application manifest file (one or more Applications).
-    #[arg(value_name = "APP.yaml", required_unless_present = "repo", conflicts_with = "repo")]
+    #[arg(
+        value_name = "APP.yaml",
+        required_unless_present = "repo",
+        conflicts_with = "repo"
+    )]
     pub app: Option<PathBuf>,
     /// Render a directory of this repository instead of an Application file.
     #[arg(long, value_name = "URL")]

@@ -124,7 +124,9 @@ fn resolve_location(location: &str, base: &Path) -> String {
     if is_url {
         location.to_string()
     } else {
-        absolute(Path::new(location), base).to_string_lossy().into_owned()
+        absolute(Path::new(location), base)
+            .to_string_lossy()
+            .into_owned()
     }
 }
 
@@ -151,17 +153,24 @@ pub fn sources(global: &GlobalArgs, progress: &Progress) -> Result<Sources> {
     let mut config = SourceConfig::from_env(cache_dir);
     config.repo_map = repo_map;
     for entry in &file.repositories {
-        config.credentials.push(repository_credentials(entry, &base)?);
+        config
+            .credentials
+            .push(repository_credentials(entry, &base)?);
     }
     let progress = progress.clone();
-    config.observer = Some(Arc::new(move |event: &SourceEvent| progress.source_event(event)));
+    config.observer = Some(Arc::new(move |event: &SourceEvent| {
+        progress.source_event(event)
+    }));
     Ok(Sources::new(config)?)
 }
 
 fn repository_credentials(entry: &RepositoryEntry, base: &Path) -> Result<RepoCredentials> {
     let env = |name: &str| {
         std::env::var(name).with_context(|| {
-            format!("repository {}: environment variable {name} is not set", entry.url)
+            format!(
+                "repository {}: environment variable {name} is not set",
+                entry.url
+            )
         })
     };
     let username = match (&entry.username, &entry.username_env) {
@@ -178,7 +187,11 @@ fn repository_credentials(entry: &RepositoryEntry, base: &Path) -> Result<RepoCr
         (None, Some(file)) => {
             let path = absolute(file, base);
             let text = std::fs::read_to_string(&path).with_context(|| {
-                format!("repository {}: reading password file {}", entry.url, path.display())
+                format!(
+                    "repository {}: reading password file {}",
+                    entry.url,
+                    path.display()
+                )
             })?;
             Some(text.trim_end_matches(['\n', '\r']).to_string())
         }
@@ -188,7 +201,10 @@ fn repository_credentials(entry: &RepositoryEntry, base: &Path) -> Result<RepoCr
         url_prefix: entry.url.clone(),
         username,
         password,
-        ssh_private_key_file: entry.ssh_private_key_file.as_deref().map(|p| absolute(p, base)),
+        ssh_private_key_file: entry
+            .ssh_private_key_file
+            .as_deref()
+            .map(|p| absolute(p, base)),
     })
 }
 
@@ -202,7 +218,10 @@ mod tests {
         assert_eq!(resolve_location("../infra", base), "/base/../infra");
         assert_eq!(resolve_location("/abs", base), "/abs");
         assert_eq!(resolve_location("https://x/y.git", base), "https://x/y.git");
-        assert_eq!(resolve_location("git@github.com:acme/x.git", base), "git@github.com:acme/x.git");
+        assert_eq!(
+            resolve_location("git@github.com:acme/x.git", base),
+            "git@github.com:acme/x.git"
+        );
     }
 
     #[test]

@@ -79,6 +79,7 @@ fn run(cli: &Cli, progress: &Progress) -> anyhow::Result<Outcome> {
             (commands::preview::run(args, &r, &mut out)?, Some(r))
         }
         Command::Crds(args) => (commands::crds::run(args, &mut out)?, None),
+        Command::Cluster(args) => (commands::cluster::run(args)?, None),
     };
     progress.finish();
     if let Some(renderer) = renderer {

@@ -162,7 +162,12 @@ impl Emitter {
         let _ = sequence;
         match node {
             Node::Null => self.scalar("null", Style::Plain, root, simple_key),
-            Node::Bool(b) => self.scalar(if *b { "true" } else { "false" }, Style::Plain, root, simple_key),
+            Node::Bool(b) => self.scalar(
+                if *b { "true" } else { "false" },
+                Style::Plain,
+                root,
+                simple_key,
+            ),
             Node::Int(i) => self.scalar(&i.to_string(), Style::Plain, root, simple_key),
             Node::Uint(u) => self.scalar(&u.to_string(), Style::Plain, root, simple_key),
             Node::BigInt(s) => self.scalar(s, Style::Plain, root, simple_key),
@@ -477,7 +482,21 @@ impl Emitter {
 fn is_v3_old_bool(s: &str) -> bool {
     matches!(
         s,
-        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF"
+        "y" | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "on"
+            | "On"
+            | "ON"
+            | "n"
+            | "N"
+            | "no"
+            | "No"
+            | "NO"
+            | "off"
+            | "Off"
+            | "OFF"
     )
 }
 

@@ -76,9 +76,7 @@ pub(crate) fn direct_node(v: &Value) -> Result<Node, YamlError> {
         Value::Float(f) => Node::Float(*f),
         Value::Str(s) => Node::Str(s.to_string()),
         Value::Bytes(b) => Node::Str(String::from_utf8_lossy(b).into_owned()),
-        Value::List(items) => {
-            Node::Seq(items.iter().map(direct_node).collect::<Result<_, _>>()?)
-        }
+        Value::List(items) => Node::Seq(items.iter().map(direct_node).collect::<Result<_, _>>()?),
         Value::Map(m) => {
             let guard = m.read();
             let mut entries = Vec::with_capacity(guard.len());
@@ -103,8 +101,15 @@ fn go_float_name(f: f64) -> String {
 }
 
 fn sorted_entries(mut entries: Vec<(String, Node)>) -> Node {
-    merge_sort(&mut entries, &|a: &(String, Node), b: &(String, Node)| key_less(&a.0, &b.0));
-    Node::Map(entries.into_iter().map(|(k, v)| (Node::Str(k), v)).collect())
+    merge_sort(&mut entries, &|a: &(String, Node), b: &(String, Node)| {
+        key_less(&a.0, &b.0)
+    });
+    Node::Map(
+        entries
+            .into_iter()
+            .map(|(k, v)| (Node::Str(k), v))
+            .collect(),
+    )
 }
 
 /// What a string becomes after Go's `encoding/json` wrote it and go-yaml
@@ -115,7 +120,10 @@ fn sorted_entries(mut entries: Vec<(String, Node)>) -> Node {
 /// line break: blanks around it vanish, one break becomes a space.
 fn json_string_roundtrip(s: &str) -> Result<String, YamlError> {
     if let Some(c) = s.chars().find(|&c| {
-        c == '\u{7F}' || (('\u{80}'..='\u{9F}').contains(&c) && c != '\u{85}') || c == '\u{FFFE}' || c == '\u{FFFF}'
+        c == '\u{7F}'
+            || (('\u{80}'..='\u{9F}').contains(&c) && c != '\u{85}')
+            || c == '\u{FFFE}'
+            || c == '\u{FFFF}'
     }) {
         return Err(YamlError::ControlCharacter(c as u32));
     }

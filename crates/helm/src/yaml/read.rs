@@ -10,7 +10,7 @@ use granit_parser::{Event, Parser, ScalarStyle, Tag};
 use trellis_template::{Map, Value};
 
 use super::YamlError;
-use super::resolve::{Resolved, go_format, resolve_plain, FloatForm};
+use super::resolve::{FloatForm, Resolved, go_format, resolve_plain};
 
 /// A node as go-yaml v2 decodes it into `interface{}`.
 #[derive(Debug, Clone)]
@@ -76,7 +76,9 @@ pub(crate) fn decode_first_document(text: &str) -> Result<GoValue, YamlError> {
                 }
                 builder.push(v, line)?;
             }
-            Event::SequenceStart(_, anchor, _) => builder.stack.push(Frame::Seq(anchor, Vec::new())),
+            Event::SequenceStart(_, anchor, _) => {
+                builder.stack.push(Frame::Seq(anchor, Vec::new()))
+            }
             Event::MappingStart(_, anchor, _) => {
                 builder.stack.push(Frame::Map(anchor, Vec::new(), None))
             }
@@ -363,7 +365,9 @@ mod tests {
     fn merge_keys_and_anchors() {
         let v = read("base: &b {x: 1, q: 2}\nd:\n  <<: *b\n  q: 3\n");
         let Value::Map(m) = v else { panic!() };
-        let Value::Map(d) = &m.get("d").unwrap() else { panic!() };
+        let Value::Map(d) = &m.get("d").unwrap() else {
+            panic!()
+        };
         assert_eq!(d.get("x").unwrap(), Value::Float(1.0));
         assert_eq!(d.get("q").unwrap(), Value::Float(3.0));
     }

@@ -424,7 +424,11 @@ pub(crate) fn go_format(f: f64, form: FloatForm, f32: bool) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     let neg = f.is_sign_negative();
     let sci = if f32 {
@@ -514,7 +518,10 @@ mod tests {
         assert_eq!(resolve_plain(".5"), Resolved::Float(0.5));
         assert_eq!(resolve_plain("2001-12-14"), Resolved::Timestamp);
         assert_eq!(resolve_plain("2001-02-30"), Resolved::Str);
-        assert_eq!(resolve_plain("18446744073709551615"), Resolved::Uint(u64::MAX));
+        assert_eq!(
+            resolve_plain("18446744073709551615"),
+            Resolved::Uint(u64::MAX)
+        );
         assert_eq!(resolve_plain("0x1FFFFFFFFFFFFFFFF"), Resolved::BigInt);
         assert_eq!(resolve_plain("-"), Resolved::Str);
         assert_eq!(resolve_plain(""), Resolved::Null);

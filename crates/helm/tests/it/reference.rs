@@ -26,7 +26,9 @@ fn venv_dir() -> PathBuf {
 }
 
 fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{cmd:?} failed:\n{}\n{}",
@@ -64,15 +66,23 @@ pub fn python() -> PathBuf {
                     .as_nanos()
             ));
             run(Command::new("python3").args(["-m", "venv"]).arg(&staging));
-            run(Command::new(staging.join("bin/pip"))
-                .args(["install", "--quiet", "--disable-pip-version-check", SDK]));
+            run(Command::new(staging.join("bin/pip")).args([
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                SDK,
+            ]));
             // Another process may have won the race; either venv is good.
             if std::fs::rename(&staging, &dir).is_err() {
                 let _ = std::fs::remove_dir_all(&staging);
             }
             // A venv's scripts embed its path; recreate the interpreter link
             // check through the final location.
-            assert!(sdk_importable(&python), "helm-python-sdk not importable from {}", python.display());
+            assert!(
+                sdk_importable(&python),
+                "helm-python-sdk not importable from {}",
+                python.display()
+            );
             python
         })
         .clone()
@@ -92,6 +102,9 @@ pub fn helm_render(args: &[&str]) -> serde_json::Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("helm_render.py printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+        panic!(
+            "helm_render.py printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
     })
 }

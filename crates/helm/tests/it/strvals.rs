@@ -25,7 +25,10 @@ const CASES: &[(&str, bool)] = &[
     ("a=1", false),
     ("a=1,b=2", false),
     ("a.b.c=x", false),
-    ("a=true,b=FALSE,c=Null,d=0,e=007,f=-5,g=+5,h=1.5,i=1e3", false),
+    (
+        "a=true,b=FALSE,c=Null,d=0,e=007,f=-5,g=+5,h=1.5,i=1e3",
+        false,
+    ),
     ("a=1,b=true", true),
     ("list={a,b,c}", false),
     ("list={1,2},x=y", false),
@@ -84,14 +87,27 @@ fn set_parsing_matches_helm() {
             (false, Err(e)) => {
                 let want = helm["error"].as_str().unwrap();
                 if e.to_string() != want {
-                    failures.push(format!("{expr:?}: helm error {want:?}, trellis error {:?}", e.to_string()));
+                    failures.push(format!(
+                        "{expr:?}: helm error {want:?}, trellis error {:?}",
+                        e.to_string()
+                    ));
                 }
             }
-            (true, Err(e)) => failures.push(format!("{expr:?}: helm ok {}, trellis error {e}", helm["values"])),
-            (false, Ok(())) => failures.push(format!("{expr:?}: helm error {}, trellis ok {v:?}", helm["error"])),
+            (true, Err(e)) => failures.push(format!(
+                "{expr:?}: helm ok {}, trellis error {e}",
+                helm["values"]
+            )),
+            (false, Ok(())) => failures.push(format!(
+                "{expr:?}: helm error {}, trellis ok {v:?}",
+                helm["error"]
+            )),
         }
     }
-    println!("--set: {}/{} cases match Helm", CASES.len() - failures.len(), CASES.len());
+    println!(
+        "--set: {}/{} cases match Helm",
+        CASES.len() - failures.len(),
+        CASES.len()
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

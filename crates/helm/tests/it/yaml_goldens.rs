@@ -23,11 +23,23 @@ fn to_yaml_matches_helm() {
         let got = to_yaml(&value);
         let want = case["to_yaml"].as_str().unwrap();
         if got != want {
-            failures.push(format!("case {i} {}:\n--- helm\n{want}\n--- trellis\n{got}\n", case["input"]));
+            failures.push(format!(
+                "case {i} {}:\n--- helm\n{want}\n--- trellis\n{got}\n",
+                case["input"]
+            ));
         }
     }
-    println!("toYaml: {}/{} cases match Helm", cases.len() - failures.len(), cases.len());
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    println!(
+        "toYaml: {}/{} cases match Helm",
+        cases.len() - failures.len(),
+        cases.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -42,23 +54,45 @@ fn to_yaml_pretty_matches_helm() {
         let got = to_yaml_pretty(&value);
         let want = case["to_yaml_pretty"].as_str().unwrap();
         if got != want {
-            failures.push(format!("case {i} {}:\n--- helm\n{want}\n--- trellis\n{got}\n", case["input"]));
+            failures.push(format!(
+                "case {i} {}:\n--- helm\n{want}\n--- trellis\n{got}\n",
+                case["input"]
+            ));
         }
     }
-    println!("toYamlPretty: {}/{} cases match Helm", cases.len() - failures.len(), cases.len());
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    println!(
+        "toYamlPretty: {}/{} cases match Helm",
+        cases.len() - failures.len(),
+        cases.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn yaml_reading_matches_helm() {
     let mut failures = Vec::new();
-    let cases: Vec<_> = goldens().into_iter().filter(|c| c["kind"] == "yaml").collect();
+    let cases: Vec<_> = goldens()
+        .into_iter()
+        .filter(|c| c["kind"] == "yaml")
+        .collect();
     for (i, case) in cases.iter().enumerate() {
         let got = from_yaml(case["input"].as_str().unwrap()).unwrap();
         let want = go_json_value(&case["read"]);
         if got != want {
-            failures.push(format!("case {i}:\n--- helm\n{want:?}\n--- trellis\n{got:?}\n"));
+            failures.push(format!(
+                "case {i}:\n--- helm\n{want:?}\n--- trellis\n{got:?}\n"
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

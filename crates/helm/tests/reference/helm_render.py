@@ -24,9 +24,14 @@ Usage:
   helm_render.py CHART_DIR [--values FILE]... [--set EXPR]...
       [--set-string EXPR]... [--set-file EXPR]... [--set-literal EXPR]...
       [--values-json JSON] [--release NAME] [--namespace NS]
-      [--kube-version V] [--api-versions A,B] [--is-upgrade]
+      [--kube-version V] [--api-versions A,B] [--is-upgrade] [--templates-only]
   helm_render.py --values-only FILE     # print Helm's reading of a values file
   helm_render.py --set-only EXPR [--string]   # print Helm's parse of --set
+  helm_render.py --render-batch FILE  # FILE: JSON list of jobs with keys chart,
+                                      # values, values_json, set, set_string,
+                                      # set_file, set_literal, release, namespace,
+                                      # kube_version, api_versions, is_upgrade,
+                                      # templates_only; prints a list of results
   helm_render.py --set-batch FILE   # FILE: JSON list of {"expr", "string"};
                                     # prints a JSON list of {"ok", "values"|"error"}
 """
@@ -50,6 +55,65 @@ def merge_maps(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def render(helm: Any, _native: Any, job: dict[str, Any]) -> dict[str, Any]:
+    """Render one job (see the module doc for the keys and the result)."""
+    values: dict[str, Any] = {}
+    for path in job.get("values") or []:
+        with open(path, encoding="utf-8") as f:
+            values = merge_maps(values, helm.values_from_yaml(f.read()))
+    if job.get("values_json"):
+        values = merge_maps(values, json.loads(job["values_json"]))
+    for expr in job.get("set") or []:
+        values = merge_maps(values, helm.parse_set_string(expr))
+    for expr in job.get("set_string") or []:
+        values = merge_maps(values, helm.parse_set_string_values(expr))
+    for expr in job.get("set_file") or []:
+        values = merge_maps(values, helm.parse_set_file(expr))
+    for expr in job.get("set_literal") or []:
+        values = merge_maps(values, helm.parse_set_literal(expr))
+
+    release = job.get("release") or "my-release"
+    namespace = job.get("namespace") or "test-ns"
+    opts: dict[str, Any] = {"dry_run": "client"}
+    render_opts: dict[str, Any] = {"name": release, "namespace": namespace}
+    if job.get("kube_version"):
+        opts["kube_version"] = render_opts["kube_version"] = job["kube_version"]
+    if job.get("api_versions"):
+        opts["api_versions"] = render_opts["api_versions"] = list(job["api_versions"])
+    if job.get("is_upgrade"):
+        render_opts["is_upgrade"] = True
+        render_opts["is_install"] = False
+
+    chart = helm.Chart.load(job["chart"])
+    templates = json.loads(
+        _native.call_string("helm_render", chart._raw(), json.dumps(values), json.dumps(render_opts))
+    )
+    result: dict[str, Any] = {"ok": True, "templates": templates, "values": values}
+    if job.get("templates_only"):
+        return result
+    # An empty in-memory kubeconfig: a client-side dry run never dials.
+    cfg = helm.Config(
+        namespace=namespace,
+        storage_driver="memory",
+        kubeconfig_content="apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n",
+    )
+    rel = json.loads(
+        _native.call_string(
+            "helm_install",
+            cfg._raw(),
+            _native.HANDLE(0),
+            chart._raw(),
+            None,
+            release,
+            json.dumps(values),
+            json.dumps(opts),
+        )
+    )
+    result["manifest"] = rel.get("manifest", "")
+    result["notes"] = rel.get("notes", "")
+    return result
+
+
 def main() -> int:
     import helm_python as helm
     from helm_python import _native
@@ -71,6 +135,8 @@ def main() -> int:
     p.add_argument("--set-only", default=None)
     p.add_argument("--string", action="store_true")
     p.add_argument("--set-batch", default=None)
+    p.add_argument("--render-batch", default=None)
+    p.add_argument("--templates-only", action="store_true")
     args = p.parse_args()
 
     try:
@@ -96,73 +162,33 @@ def main() -> int:
             print(json.dumps({"ok": True, "values": parse(args.set_only)}))
             return 0
 
-        values: dict[str, Any] = {}
-        for path in args.values:
-            with open(path, encoding="utf-8") as f:
-                values = merge_maps(values, helm.values_from_yaml(f.read()))
-        if args.values_json:
-            values = merge_maps(values, json.loads(args.values_json))
-        for expr in args.set_:
-            values = merge_maps(values, helm.parse_set_string(expr))
-        for expr in args.set_string:
-            values = merge_maps(values, helm.parse_set_string_values(expr))
-        for expr in args.set_file:
-            values = merge_maps(values, helm.parse_set_file(expr))
-        for expr in args.set_literal:
-            values = merge_maps(values, helm.parse_set_literal(expr))
-
-        opts: dict[str, Any] = {"dry_run": "client"}
-        if args.kube_version:
-            opts["kube_version"] = args.kube_version
-        if args.api_versions:
-            opts["api_versions"] = [a for a in args.api_versions.split(",") if a]
-        render_opts: dict[str, Any] = {"name": args.release, "namespace": args.namespace}
-        if args.kube_version:
-            render_opts["kube_version"] = args.kube_version
-        if args.api_versions:
-            render_opts["api_versions"] = opts["api_versions"]
-        if args.is_upgrade:
-            opts["is_upgrade"] = True
-            render_opts["is_upgrade"] = True
-            render_opts["is_install"] = False
-
-        chart = helm.Chart.load(args.chart)
-        templates = json.loads(
-            _native.call_string(
-                "helm_render", chart._raw(), json.dumps(values), json.dumps(render_opts)
-            )
-        )
-        # An empty in-memory kubeconfig: a client-side dry run never dials.
-        cfg = helm.Config(
-            namespace=args.namespace,
-            storage_driver="memory",
-            kubeconfig_content="apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n",
-        )
-        install_opts = dict(opts)
-        install_opts.pop("is_upgrade", None)
-        release = json.loads(
-            _native.call_string(
-                "helm_install",
-                cfg._raw(),
-                _native.HANDLE(0),
-                chart._raw(),
-                None,
-                args.release,
-                json.dumps(values),
-                json.dumps(install_opts),
-            )
-        )
-        print(
-            json.dumps(
-                {
-                    "ok": True,
-                    "manifest": release.get("manifest", ""),
-                    "notes": release.get("notes", ""),
-                    "templates": templates,
-                    "values": values,
-                }
-            )
-        )
+        if args.render_batch is not None:
+            with open(args.render_batch, encoding="utf-8") as f:
+                jobs = json.load(f)
+            out = []
+            for job in jobs:
+                try:
+                    out.append(render(helm, _native, job))
+                except Exception as e:  # noqa: BLE001
+                    out.append({"ok": False, "error": str(e), "error_type": type(e).__name__})
+            print(json.dumps(out))
+            return 0
+        job = {
+            "chart": args.chart,
+            "values": args.values,
+            "values_json": args.values_json,
+            "set": args.set_,
+            "set_string": args.set_string,
+            "set_file": args.set_file,
+            "set_literal": args.set_literal,
+            "release": args.release,
+            "namespace": args.namespace,
+            "kube_version": args.kube_version,
+            "api_versions": args.api_versions.split(",") if args.api_versions else None,
+            "is_upgrade": args.is_upgrade,
+            "templates_only": args.templates_only,
+        }
+        print(json.dumps(render(helm, _native, job)))
         return 0
     except Exception as e:  # noqa: BLE001 - every Helm failure is data here
         print(json.dumps({"ok": False, "error": str(e), "error_type": type(e).__name__}))

@@ -27,7 +27,9 @@ pub fn app(name: &str, url: &str, path: &str, directory: &str) -> Application {
             text.push_str(&format!("      {line}\n"));
         }
     }
-    text.push_str("  destination:\n    server: https://kubernetes.default.svc\n    namespace: default\n");
+    text.push_str(
+        "  destination:\n    server: https://kubernetes.default.svc\n    namespace: default\n",
+    );
     let manifest = parse_yaml_stream(&text, "app.yaml").unwrap().remove(0);
     Application::from_manifest(&manifest).unwrap().value
 }

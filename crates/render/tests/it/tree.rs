@@ -11,7 +11,11 @@ fn child(name: &str, url: &str, path: &str) -> String {
 }
 
 fn root(url: &str) -> Root {
-    Root { app: app("root", url, "apps", ""), origin: None, warnings: Vec::new() }
+    Root {
+        app: app("root", url, "apps", ""),
+        origin: None,
+        warnings: Vec::new(),
+    }
 }
 
 #[test]
@@ -21,9 +25,15 @@ fn an_invalid_child_manifest_fails_alone() {
     repo.write("apps/a.yaml", &child("a", &url, "svc/a"));
     repo.write(
         "apps/b.yaml",
-        &child("b", &url, "svc/b").replace("  project: default\n", "  project: default\n  revisionHistoryLimit: many\n"),
+        &child("b", &url, "svc/b").replace(
+            "  project: default\n",
+            "  project: default\n  revisionHistoryLimit: many\n",
+        ),
     );
-    repo.write("apps/c.yaml", &child("c", &url, "svc/c").replace("  source:\n", "  sourcez: {}\n  source:\n"));
+    repo.write(
+        "apps/c.yaml",
+        &child("c", &url, "svc/c").replace("  source:\n", "  sourcez: {}\n  source:\n"),
+    );
     for s in ["a", "b", "c"] {
         repo.write(&format!("svc/{s}/cm.yaml"), &cm(s));
     }
@@ -38,7 +48,14 @@ fn an_invalid_child_manifest_fails_alone() {
     assert!(error.contains("spec.revisionHistoryLimit"), "{error}");
     // An unknown field is a warning, not an error: c still renders.
     assert!(children[2].error.is_none());
-    assert!(children[2].warnings.iter().any(|w| w.contains("spec.sourcez")), "{:?}", children[2].warnings);
+    assert!(
+        children[2]
+            .warnings
+            .iter()
+            .any(|w| w.contains("spec.sourcez")),
+        "{:?}",
+        children[2].warnings
+    );
     assert!(tree[0].any_failed());
 }
 
@@ -71,8 +88,16 @@ fn preview_pairs_resources_across_revisions() {
     repo.write("svc/a/new.yaml", &cm("new"));
     let head = repo.commit_all("head");
     let (renderer, _cache) = renderer();
-    let b = expand(&renderer.clone().with_revision_override(&url, &base), vec![root(&url)], &TreeOptions::default());
-    let h = expand(&renderer.with_revision_override(&url, &head), vec![root(&url)], &TreeOptions::default());
+    let b = expand(
+        &renderer.clone().with_revision_override(&url, &base),
+        vec![root(&url)],
+        &TreeOptions::default(),
+    );
+    let h = expand(
+        &renderer.with_revision_override(&url, &head),
+        vec![root(&url)],
+        &TreeOptions::default(),
+    );
     let preview = compare(&b, &h);
     assert_eq!(preview.unchanged, 1, "root is unchanged");
     assert_eq!(preview.applications.len(), 1);
@@ -89,5 +114,9 @@ fn preview_pairs_resources_across_revisions() {
             ("ConfigMap one".to_string(), Change::Modified),
         ]
     );
-    assert!(preview.applications[0].resources[2].diff.contains("-  k: v1\n+  k: v2\n"));
+    assert!(
+        preview.applications[0].resources[2]
+            .diff
+            .contains("-  k: v1\n+  k: v2\n")
+    );
 }

@@ -51,8 +51,12 @@ fn a_public_url_renders_from_a_plain_directory() {
         1
     );
 
-    // A plain directory has no history: other revisions are a clear error.
-    let err = s.snapshot(PUBLIC, "v1.2.3").unwrap_err();
+    // A plain directory stands in for every revision when rendering...
+    let any = s.snapshot(PUBLIC, "main").unwrap();
+    assert_eq!(any.commit(), None);
+    assert_eq!(any.read_file("apps/web.yaml").unwrap(), b"web\n");
+    // ...but it has no history to resolve a revision in.
+    let err = s.resolve(PUBLIC, "v1.2.3").unwrap_err();
     assert!(
         matches!(err, SourceError::DirectoryRevision { .. }),
         "{err:?}"

@@ -44,9 +44,11 @@ fn parse_go_int(s: &str) -> Option<i64> {
     } else {
         (10, lower.clone(), false)
     };
-    if digits.contains('_') && !prefixed {
+    // Base-0 parsing accepts underscores between digits (Go literal syntax).
+    if digits.starts_with('_') || digits.ends_with('_') || digits.contains("__") {
         return None;
     }
+    let _ = prefixed;
     let digits: String = digits.chars().filter(|c| *c != '_').collect();
     if digits.is_empty() || digits.starts_with(['+', '-']) {
         return None;
@@ -121,7 +123,11 @@ pub(crate) fn from_json_value(j: &serde_json::Value) -> Value {
         serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
         serde_json::Value::String(s) => Value::str(s),
         serde_json::Value::Array(a) => Value::list(a.iter().map(from_json_value).collect()),
-        serde_json::Value::Object(o) => Value::map(o.iter().map(|(k, v)| (k.clone(), from_json_value(v))).collect()),
+        serde_json::Value::Object(o) => Value::map(
+            o.iter()
+                .map(|(k, v)| (k.clone(), from_json_value(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -132,8 +138,18 @@ fn from_json(text: &str) -> Result<Value, String> {
 }
 
 pub(super) fn register(m: &mut FuncMap) {
-    m.add("fromJson", sig(&[Ty::Str]), |a| Ok(from_json(s(&a[0])).unwrap_or(Value::Nil)));
-    m.add("mustFromJson", sig(&[Ty::Str]), |a| from_json(s(&a[0])).map_err(FuncError::Call));
+    // Sprig returns a map holding the error under "Error" (the text is
+    // serde_json's, not Go's).
+    m.add("fromJson", sig(&[Ty::Str]), |a| {
+        Ok(from_json(s(&a[0])).unwrap_or_else(|e| {
+            let mut m = crate::value::Map::new();
+            m.insert("Error".into(), Value::from(e));
+            Value::map(m)
+        }))
+    });
+    m.add("mustFromJson", sig(&[Ty::Str]), |a| {
+        from_json(s(&a[0])).map_err(FuncError::Call)
+    });
     m.add("toString", sig(&[Ty::Any]), |a| {
         Ok(Value::from(strval(&a[0])))
     });

@@ -11,11 +11,12 @@
 //!   random map order (charts sort them anyway: `keys . | sortAlpha`).
 //! - `typeOf` of a list Sprig builds as `[]string` (`splitList`, `keys`,
 //!   `toStrings`, `sortAlpha`) reports `[]interface {}`.
-//! - Not provided yet: dates (`now`, `date`, `dateInZone`, `toDate`, `ago`,
-//!   `duration`...), cryptography (`genPrivateKey`, `genCA`, `htpasswd`, `encryptAES`...),
+//! - Dates are computed in UTC (see the `dates` module).
+//! - Not provided yet: cryptography (`genPrivateKey`, `genCA`, `htpasswd`, `encryptAES`...),
 //!   `semver` objects, network (`getHostByName`), `env`/`expandenv`.
 
 mod convert;
+mod dates;
 mod dicts;
 mod encoding;
 mod lists;
@@ -35,6 +36,7 @@ pub fn funcs() -> FuncMap {
     let mut m = FuncMap::new();
     strings::register(&mut m);
     convert::register(&mut m);
+    dates::register(&mut m);
     numbers::register(&mut m);
     random::register(&mut m);
     lists::register(&mut m);

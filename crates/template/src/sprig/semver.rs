@@ -270,7 +270,7 @@ pub(crate) fn semver_compare(constraint: &str, version: &str) -> Result<bool, Fu
     let alts = parse_constraint(constraint)
         .ok_or_else(|| FuncError::Call(format!("improper constraint: {constraint}")))?;
     let v =
-        parse_version(version).ok_or_else(|| FuncError::Call("Invalid Semantic Version".into()))?;
+        parse_version(version).ok_or_else(|| FuncError::Call("invalid semantic version".into()))?;
     Ok(alts.iter().any(|conds| conds.iter().all(|c| c.check(&v))))
 }
 
@@ -290,7 +290,10 @@ impl crate::value::Object for SemverObject {
         None
     }
     fn has_method(&self, name: &str) -> bool {
-        matches!(name, "Major" | "Minor" | "Patch" | "Prerelease" | "Metadata" | "Original" | "String")
+        matches!(
+            name,
+            "Major" | "Minor" | "Patch" | "Prerelease" | "Metadata" | "Original" | "String"
+        )
     }
     fn method_arity(&self, _: &str) -> Option<usize> {
         Some(0)
@@ -323,8 +326,12 @@ impl crate::value::Object for SemverObject {
 pub(super) fn register(m: &mut FuncMap) {
     m.add("semver", sig(&[Ty::Str]), |a| {
         let text = s(&a[0]);
-        let v = parse_version(text).ok_or_else(|| FuncError::Call("Invalid Semantic Version".into()))?;
-        let metadata = text.split_once('+').map(|x| x.1.to_string()).unwrap_or_default();
+        let v = parse_version(text)
+            .ok_or_else(|| FuncError::Call("invalid semantic version".into()))?;
+        let metadata = text
+            .split_once('+')
+            .map(|x| x.1.to_string())
+            .unwrap_or_default();
         Ok(Value::object(SemverObject {
             v,
             metadata,

@@ -16,12 +16,44 @@ fn is_separator(c: char) -> bool {
     c.is_whitespace()
 }
 
+/// Go maps case rune by rune (simple case mapping): a character whose full
+/// mapping has several characters (`ß` → `SS`) stays as it is.
+fn simple_upper(c: char) -> char {
+    let mut u = c.to_uppercase();
+    match (u.next(), u.next()) {
+        (Some(x), None) => x,
+        _ => c,
+    }
+}
+
+fn simple_lower(c: char) -> char {
+    if c == '\u{130}' {
+        return 'i';
+    }
+    let mut l = c.to_lowercase();
+    match (l.next(), l.next()) {
+        (Some(x), None) => x,
+        _ => c,
+    }
+}
+
+/// Go's `strings.ToUpper`.
+pub(crate) fn go_upper(s: &str) -> String {
+    s.chars().map(simple_upper).collect()
+}
+
+/// Go's `strings.ToLower`.
+pub(crate) fn go_lower(s: &str) -> String {
+    s.chars().map(simple_lower).collect()
+}
+
 fn title(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut prev = ' ';
     for c in s.chars() {
         if is_separator(prev) {
-            out.extend(c.to_uppercase());
+            // Go's Title uses title case, equal to upper case outside a few digraphs.
+            out.push(simple_upper(c));
         } else {
             out.push(c);
         }
@@ -38,7 +70,7 @@ fn untitle(s: &str) -> String {
             start = true;
             out.push(c);
         } else if start {
-            out.extend(c.to_lowercase());
+            out.push(simple_lower(c));
             start = false;
         } else {
             out.push(c);
@@ -51,9 +83,9 @@ fn swapcase(s: &str) -> String {
     s.chars()
         .flat_map(|c| {
             if c.is_uppercase() {
-                c.to_lowercase().collect::<Vec<_>>()
+                vec![simple_lower(c)]
             } else if c.is_lowercase() {
-                c.to_uppercase().collect()
+                vec![simple_upper(c)]
             } else {
                 vec![c]
             }
@@ -271,8 +303,8 @@ pub(super) fn register(m: &mut FuncMap) {
     let s1 = || sig(&[Ty::Str]);
     let s2 = || sig(&[Ty::Str, Ty::Str]);
     let is = || sig(&[Ty::Int, Ty::Str]);
-    m.add("upper", s1(), |a| Ok(Value::from(s(&a[0]).to_uppercase())));
-    m.add("lower", s1(), |a| Ok(Value::from(s(&a[0]).to_lowercase())));
+    m.add("upper", s1(), |a| Ok(Value::from(go_upper(s(&a[0])))));
+    m.add("lower", s1(), |a| Ok(Value::from(go_lower(s(&a[0])))));
     m.add("title", s1(), |a| Ok(Value::from(title(s(&a[0])))));
     m.add("untitle", s1(), |a| Ok(Value::from(untitle(s(&a[0])))));
     m.add("swapcase", s1(), |a| Ok(Value::from(swapcase(s(&a[0])))));
@@ -409,11 +441,21 @@ pub(super) fn register(m: &mut FuncMap) {
         v.sort();
         Ok(strs(v))
     });
-    m.add("base", s1(), |a| Ok(Value::from(path_base(s(&a[0])))));
-    m.add("dir", s1(), |a| Ok(Value::from(path_dir(s(&a[0])))));
-    m.add("ext", s1(), |a| Ok(Value::from(path_ext(s(&a[0])))));
-    m.add("clean", s1(), |a| Ok(Value::from(path_clean(s(&a[0])))));
+    // `os*` use the platform's separator in Sprig; on Unix it is `/` as for `path`.
+    let paths: [(&str, &str, fn(&str) -> String); 4] = [
+        ("base", "osBase", path_base),
+        ("dir", "osDir", path_dir),
+        ("ext", "osExt", path_ext),
+        ("clean", "osClean", path_clean),
+    ];
+    for (plain, os, f) in paths {
+        m.add(plain, s1(), move |a| Ok(Value::from(f(s(&a[0])))));
+        m.add(os, s1(), move |a| Ok(Value::from(f(s(&a[0])))));
+    }
     m.add("isAbs", s1(), |a| {
+        Ok(Value::Bool(s(&a[0]).starts_with('/')))
+    });
+    m.add("osIsAbs", s1(), |a| {
         Ok(Value::Bool(s(&a[0]).starts_with('/')))
     });
 }

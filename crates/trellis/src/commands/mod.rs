@@ -1,5 +1,6 @@
 //! One module per command; each returns the process outcome.
 
+pub mod cluster;
 pub mod crds;
 pub mod preview;
 pub mod render;

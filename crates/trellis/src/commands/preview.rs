@@ -37,11 +37,18 @@ pub fn run(args: &PreviewArgs, renderer: &AppRenderer, out: &mut dyn Write) -> R
     let preview = compare(&base, &head);
     match args.output {
         PreviewFormat::Text => out.write_all(text(&preview, color_stdout()).as_bytes())?,
-        PreviewFormat::Markdown => out.write_all(markdown(&preview, &args.base, &args.head).as_bytes())?,
+        PreviewFormat::Markdown => {
+            out.write_all(markdown(&preview, &args.base, &args.head).as_bytes())?
+        }
         PreviewFormat::Json => write_json(out, &preview)?,
     }
     for error in &preview.errors {
-        eprintln!("error: application {} at {}: {}", error.app, side_name(error.side, args), error.message);
+        eprintln!(
+            "error: application {} at {}: {}",
+            error.app,
+            side_name(error.side, args),
+            error.message
+        );
     }
     Ok(if !preview.errors.is_empty() {
         Outcome::Failed
@@ -83,16 +90,34 @@ pub fn text(preview: &Preview, color: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", summary(preview));
     if !preview.errors.is_empty() {
-        let _ = writeln!(out, "{} applications failed to render", preview.errors.len());
+        let _ = writeln!(
+            out,
+            "{} applications failed to render",
+            preview.errors.len()
+        );
     }
     for app in &preview.applications {
-        let _ = writeln!(out, "\n=== Application {} ({})", app.app, change_word(app.change));
+        let _ = writeln!(
+            out,
+            "\n=== Application {} ({})",
+            app.app,
+            change_word(app.change)
+        );
         for resource in &app.resources {
-            let _ = writeln!(out, "  {} {}", change_word(resource.change), resource.resource);
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                change_word(resource.change),
+                resource.resource
+            );
         }
         for resource in &app.resources {
             out.push('\n');
-            out.push_str(&if color { colorize(&resource.diff) } else { resource.diff.clone() });
+            out.push_str(&if color {
+                colorize(&resource.diff)
+            } else {
+                resource.diff.clone()
+            });
         }
     }
     out
@@ -111,7 +136,12 @@ pub fn markdown(preview: &Preview, base: &str, head: &str) -> String {
                 Side::Base => base,
                 Side::Head => head,
             };
-            let _ = writeln!(out, "- **{}** at `{side}`: {}", error.app, error.message.replace('\n', " "));
+            let _ = writeln!(
+                out,
+                "- **{}** at `{side}`: {}",
+                error.app,
+                error.message.replace('\n', " ")
+            );
         }
         out.push('\n');
     }
@@ -120,10 +150,21 @@ pub fn markdown(preview: &Preview, base: &str, head: &str) -> String {
     }
     let _ = writeln!(out, "| Application | Change | Resources |\n|---|---|---|");
     for app in &preview.applications {
-        let _ = writeln!(out, "| {} | {} | {} |", app.app, change_word(app.change), resource_summary(app));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            app.app,
+            change_word(app.change),
+            resource_summary(app)
+        );
     }
     for app in &preview.applications {
-        let _ = writeln!(out, "\n<details><summary>{} ({})</summary>\n\n```diff", app.app, change_word(app.change));
+        let _ = writeln!(
+            out,
+            "\n<details><summary>{} ({})</summary>\n\n```diff",
+            app.app,
+            change_word(app.change)
+        );
         for resource in &app.resources {
             out.push_str(&resource.diff.replace("```", "`\u{200b}``"));
         }
@@ -134,5 +175,10 @@ pub fn markdown(preview: &Preview, base: &str, head: &str) -> String {
 
 fn resource_summary(app: &AppChange) -> String {
     let count = |c: Change| app.resources.iter().filter(|r| r.change == c).count();
-    format!("+{} −{} ~{}", count(Change::Added), count(Change::Removed), count(Change::Modified))
+    format!(
+        "+{} −{} ~{}",
+        count(Change::Added),
+        count(Change::Removed),
+        count(Change::Modified)
+    )
 }

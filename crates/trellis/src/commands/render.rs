@@ -36,7 +36,11 @@ pub fn run(args: &RenderArgs, renderer: &AppRenderer, out: &mut dyn Write) -> Re
     let failures: Vec<String> = nodes
         .iter()
         .flat_map(|n| n.walk())
-        .filter_map(|(_, n)| n.error.as_ref().map(|e| format!("application {}: {e}", label(n))))
+        .filter_map(|(_, n)| {
+            n.error
+                .as_ref()
+                .map(|e| format!("application {}: {e}", label(n)))
+        })
         .collect();
     if !failures.is_empty() {
         for failure in &failures {
@@ -44,7 +48,11 @@ pub fn run(args: &RenderArgs, renderer: &AppRenderer, out: &mut dyn Write) -> Re
         }
         return Ok(Outcome::Failed);
     }
-    let all: Vec<&AppNode> = nodes.iter().flat_map(|n| n.walk()).map(|(_, n)| n).collect();
+    let all: Vec<&AppNode> = nodes
+        .iter()
+        .flat_map(|n| n.walk())
+        .map(|(_, n)| n)
+        .collect();
     match args.output {
         ManifestFormat::Yaml => {
             for node in &all {
@@ -65,7 +73,9 @@ pub fn run(args: &RenderArgs, renderer: &AppRenderer, out: &mut dyn Write) -> Re
             write_json(out, &json!({"applications": apps}))?;
         }
         ManifestFormat::Json => {
-            let objects = all.iter().flat_map(|n| n.manifests.iter().map(|m| m.object.clone()));
+            let objects = all
+                .iter()
+                .flat_map(|n| n.manifests.iter().map(|m| m.object.clone()));
             write_json(out, &list_of(objects))?;
         }
     }
@@ -73,13 +83,21 @@ pub fn run(args: &RenderArgs, renderer: &AppRenderer, out: &mut dyn Write) -> Re
 }
 
 fn label(node: &AppNode) -> String {
-    if node.name.is_empty() { "<unnamed>".to_string() } else { node.id() }
+    if node.name.is_empty() {
+        "<unnamed>".to_string()
+    } else {
+        node.id()
+    }
 }
 
 /// An Application standing for `--repo/--path/--revision`.
 fn adhoc_root(args: &RenderArgs) -> Root {
     let mut app = Application::default();
-    app.api_version = format!("{}/{}", trellis_model::TRELLIS_GROUP, trellis_model::VERSION);
+    app.api_version = format!(
+        "{}/{}",
+        trellis_model::TRELLIS_GROUP,
+        trellis_model::VERSION
+    );
     app.kind = "Application".to_string();
     app.metadata.name = Some("adhoc".to_string());
     app.spec = ApplicationSpec {

@@ -40,11 +40,19 @@ pub fn run(args: &TreeArgs, renderer: &AppRenderer, out: &mut dyn Write) -> Resu
             eprintln!("error: application {}: {error}", display_name(node));
         }
     }
-    Ok(if failed.is_empty() { Outcome::Clean } else { Outcome::Failed })
+    Ok(if failed.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Failed
+    })
 }
 
 fn display_name(node: &AppNode) -> String {
-    if node.name.is_empty() { "<unnamed>".to_string() } else { node.id() }
+    if node.name.is_empty() {
+        "<unnamed>".to_string()
+    } else {
+        node.id()
+    }
 }
 
 /// Formats the forest as an indented tree with box-drawing branches.
@@ -104,7 +112,11 @@ fn write_node(out: &mut String, node: &AppNode, prefix: &str, last: Option<bool>
                 .iter()
                 .map(|(kind, n)| format!("{n} {kind}"))
                 .collect();
-            let text = if counts.is_empty() { "no resources".to_string() } else { counts.join(", ") };
+            let text = if counts.is_empty() {
+                "no resources".to_string()
+            } else {
+                counts.join(", ")
+            };
             let _ = write!(out, "  {text}");
         }
     }
@@ -116,7 +128,11 @@ fn write_node(out: &mut String, node: &AppNode, prefix: &str, last: Option<bool>
 }
 
 fn paint(text: &str, code: &str, color: bool) -> String {
-    if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+    if color {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
 }
 
 fn plural(n: usize) -> &'static str {

@@ -19,7 +19,10 @@ fn crds_prints_three_kinds_for_both_groups() {
         "appprojects.argoproj.io",
         "applicationsets.argoproj.io",
     ] {
-        assert!(names.contains(&expected), "{expected} missing from {names:?}");
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
     }
     for crd in list["items"].as_array().unwrap() {
         assert_eq!(crd["apiVersion"], "apiextensions.k8s.io/v1");
@@ -31,5 +34,10 @@ fn crds_prints_three_kinds_for_both_groups() {
 fn crds_yaml_is_a_stream_kubectl_can_read() {
     let run = Env::new().run(&["crds"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(run.stdout.matches("kind: CustomResourceDefinition").count(), 6, "{}", run.stdout);
+    assert_eq!(
+        run.stdout.matches("kind: CustomResourceDefinition").count(),
+        6,
+        "{}",
+        run.stdout
+    );
 }

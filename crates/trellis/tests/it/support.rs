@@ -33,13 +33,19 @@ impl Run {
 
 impl std::fmt::Debug for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
 impl Env {
     pub fn new() -> Self {
-        Self { home: tempfile::tempdir().unwrap() }
+        Self {
+            home: tempfile::tempdir().unwrap(),
+        }
     }
 
     pub fn home(&self) -> &Path {
@@ -87,7 +93,10 @@ pub fn map_to(location: &str) -> String {
 
 /// The root application file inside a repository's work tree.
 pub fn root_app(repo: &GitRepo) -> String {
-    repo.path().join("bootstrap/root.yaml").display().to_string()
+    repo.path()
+        .join("bootstrap/root.yaml")
+        .display()
+        .to_string()
 }
 
 /// Writes an Application manifest for a directory source.

@@ -11,14 +11,28 @@ fn tree_of_the_example_repository() {
     let short = &commit[..7];
     let expected_lines = [
         format!("trellis/root  {INFRA_URL} apps @ {short}  3 Application"),
-        format!("├── trellis/platform  {INFRA_URL} platform @ {short}  1 ClusterRole, 1 ClusterRoleBinding, 4 Namespace, 1 ServiceAccount"),
-        format!("│   ├── trellis/billing-production  {INFRA_URL} services/billing/production @ {short}  1 ConfigMap, 1 Deployment, 1 Job, 1 Service, 1 ServiceAccount"),
-        format!("    └── trellis/web-staging  {INFRA_URL} services/web/staging @ {short}  1 ConfigMap, 1 Deployment, 1 Ingress, 1 Service"),
+        format!(
+            "├── trellis/platform  {INFRA_URL} platform @ {short}  1 ClusterRole, 1 ClusterRoleBinding, 4 Namespace, 1 ServiceAccount"
+        ),
+        format!(
+            "│   ├── trellis/billing-production  {INFRA_URL} services/billing/production @ {short}  1 ConfigMap, 1 Deployment, 1 Job, 1 Service, 1 ServiceAccount"
+        ),
+        format!(
+            "    └── trellis/web-staging  {INFRA_URL} services/web/staging @ {short}  1 ConfigMap, 1 Deployment, 1 Ingress, 1 Service"
+        ),
     ];
     for line in &expected_lines {
-        assert!(run.stdout.contains(line.as_str()), "missing {line:?} in\n{}", run.stdout);
+        assert!(
+            run.stdout.contains(line.as_str()),
+            "missing {line:?} in\n{}",
+            run.stdout
+        );
     }
-    assert!(run.stdout.ends_with("\n8 applications, 32 resources\n"), "{}", run.stdout);
+    assert!(
+        run.stdout.ends_with("\n8 applications, 32 resources\n"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -26,26 +40,61 @@ fn tree_over_a_plain_directory_as_the_readme_runs_it() {
     // The README's command: the examples folder of a checkout, no git repo of its own.
     let location = examples_dir();
     let root = location.join("bootstrap/root.yaml");
-    let run = Env::new().run(&["tree", root.to_str().unwrap(), "--repo-map", &map_to(location.to_str().unwrap())]);
+    let run = Env::new().run(&[
+        "tree",
+        root.to_str().unwrap(),
+        "--repo-map",
+        &map_to(location.to_str().unwrap()),
+    ]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("apps @ local  3 Application"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("apps @ local  3 Application"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("8 applications"), "{}", run.stdout);
 }
 
 #[test]
 fn a_failing_application_is_shown_and_the_others_still_render() {
     let repo = infra_repo();
-    repo.write("services/web/staging/deployment.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: {a: b\n");
+    repo.write(
+        "services/web/staging/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: {a: b\n",
+    );
     repo.commit_all("break web-staging");
     let run = Env::new().run(&["tree", &root_app(&repo), "--repo-map", &map_to(&repo.url())]);
     assert_eq!(run.code, 3, "{run:?}");
     assert!(run.stdout.contains("trellis/web-staging"), "{}", run.stdout);
-    assert!(run.stdout.contains("ERROR: services/web/staging/deployment.yaml:5:"), "{}", run.stdout);
-    assert!(run.stdout.contains("trellis/billing-staging"), "{}", run.stdout);
-    assert!(run.stdout.contains("8 applications, 28 resources, 1 failed"), "{}", run.stdout);
-    let errors: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert!(
+        run.stdout
+            .contains("ERROR: services/web/staging/deployment.yaml:5:"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("trellis/billing-staging"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("8 applications, 28 resources, 1 failed"),
+        "{}",
+        run.stdout
+    );
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
     assert_eq!(errors.len(), 1, "{run:?}");
-    assert!(errors[0].starts_with("error: application trellis/web-staging: services/web/staging/deployment.yaml:5:"), "{run:?}");
+    assert!(
+        errors[0].starts_with(
+            "error: application trellis/web-staging: services/web/staging/deployment.yaml:5:"
+        ),
+        "{run:?}"
+    );
 }
 
 #[test]
@@ -60,7 +109,11 @@ fn cycles_are_detected_and_named() {
     std::fs::write(&root, app_yaml("a", &url, "a", "main")).unwrap();
     let run = env.run(&["tree", root.to_str().unwrap()]);
     assert_eq!(run.code, 3, "{run:?}");
-    assert!(run.stderr.contains("app-of-apps cycle: trellis/a → trellis/b → trellis/a"), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("app-of-apps cycle: trellis/a → trellis/b → trellis/a"),
+        "{run:?}"
+    );
 }
 
 #[test]
@@ -68,9 +121,20 @@ fn depth_limit_stops_runaway_trees() {
     let repo = GitRepo::new();
     let url = repo.url();
     for level in 0..5 {
-        repo.write(&format!("l{level}/app.yaml"), &app_yaml(&format!("app{}", level + 1), &url, &format!("l{}", level + 1), "main"));
+        repo.write(
+            &format!("l{level}/app.yaml"),
+            &app_yaml(
+                &format!("app{}", level + 1),
+                &url,
+                &format!("l{}", level + 1),
+                "main",
+            ),
+        );
     }
-    repo.write("l5/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: leaf\n");
+    repo.write(
+        "l5/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: leaf\n",
+    );
     repo.commit_all("deep");
     let env = Env::new();
     let root = env.home().join("root.yaml");
@@ -79,13 +143,25 @@ fn depth_limit_stops_runaway_trees() {
     assert_eq!(deep_enough.code, 0, "{deep_enough:?}");
     let limited = env.run(&["tree", root.to_str().unwrap(), "--max-depth", "3"]);
     assert_eq!(limited.code, 3, "{limited:?}");
-    assert!(limited.stderr.contains("application trellis/app4: app-of-apps depth limit of 3 reached"), "{limited:?}");
+    assert!(
+        limited
+            .stderr
+            .contains("application trellis/app4: app-of-apps depth limit of 3 reached"),
+        "{limited:?}"
+    );
 }
 
 #[test]
 fn tree_json_carries_sources_and_children() {
     let repo = infra_repo();
-    let run = Env::new().run(&["tree", &root_app(&repo), "-o", "json", "--repo-map", &map_to(&repo.url())]);
+    let run = Env::new().run(&[
+        "tree",
+        &root_app(&repo),
+        "-o",
+        "json",
+        "--repo-map",
+        &map_to(&repo.url()),
+    ]);
     assert_eq!(run.code, 0, "{run:?}");
     let tree: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(tree[0]["name"], "root");
@@ -99,10 +175,22 @@ fn a_fetch_happens_once_per_repository_not_per_application() {
     // second run over the warm cache needs no fetch at all.
     let repo = infra_repo();
     let env = Env::new();
-    let first = env.run(&["tree", &root_app(&repo), "--repo-map", &map_to(&repo.url()), "-vv"]);
+    let first = env.run(&[
+        "tree",
+        &root_app(&repo),
+        "--repo-map",
+        &map_to(&repo.url()),
+        "-vv",
+    ]);
     assert_eq!(first.code, 0, "{first:?}");
     assert!(first.stderr.contains("fetches=1 "), "{first:?}");
-    let second = env.run(&["tree", &root_app(&repo), "--repo-map", &map_to(&repo.url()), "-vv"]);
+    let second = env.run(&[
+        "tree",
+        &root_app(&repo),
+        "--repo-map",
+        &map_to(&repo.url()),
+        "-vv",
+    ]);
     assert_eq!(second.code, 0, "{second:?}");
     assert!(second.stderr.contains("fetches=0 "), "{second:?}");
 }
