@@ -184,14 +184,14 @@ fn coalesce_chart_values(chart: &Chart, v: &MapRef, prefix: &str, merge: bool) {
                     && let Value::Map(src) = &val
                 {
                     let child_merge = merge || chart.dependencies.iter().any(|d| d.name() == key);
-                    if !child_merge && !prefix.is_empty() {
+                    if !child_merge {
                         clean_nil_values(src);
                     }
                     coalesce_tables(dest, src, &concat_prefix(&sub_prefix, &key), child_merge);
                 }
             }
             None => {
-                if !merge && !prefix.is_empty() {
+                if !merge {
                     if val.is_nil() {
                         continue;
                     }

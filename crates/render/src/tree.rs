@@ -190,7 +190,7 @@ fn render_node(
 
     let mut lineage = ancestors.to_vec();
     lineage.push(id);
-    let children: Vec<Result<Root, AppNode>> = node
+    let children: Vec<Result<Root, Box<AppNode>>> = node
         .manifests
         .iter()
         .filter(|m| is_application(&m.object))
@@ -200,7 +200,7 @@ fn render_node(
         .into_par_iter()
         .map(|child| match child {
             Ok(root) => render_node(renderer, root, &lineage, options),
-            Err(failed) => failed,
+            Err(failed) => *failed,
         })
         .collect();
     node
@@ -208,7 +208,7 @@ fn render_node(
 
 /// Parses a child Application manifest; a manifest that does not parse
 /// becomes a failed node named as well as the manifest allows.
-fn child_root(manifest: &Manifest) -> Result<Root, AppNode> {
+fn child_root(manifest: &Manifest) -> Result<Root, Box<AppNode>> {
     match Application::from_manifest(manifest) {
         Ok(parsed) => Ok(Root {
             app: parsed.value,
@@ -222,7 +222,7 @@ fn child_root(manifest: &Manifest) -> Result<Root, AppNode> {
                     .unwrap_or_default()
                     .to_string()
             };
-            Err(AppNode {
+            Err(Box::new(AppNode {
                 name: meta("name"),
                 namespace: meta("namespace"),
                 origin: Some(manifest.origin.clone()),
@@ -231,7 +231,7 @@ fn child_root(manifest: &Manifest) -> Result<Root, AppNode> {
                 error: Some(err.to_string()),
                 warnings: Vec::new(),
                 children: Vec::new(),
-            })
+            }))
         }
     }
 }

@@ -496,28 +496,33 @@ impl<'a> State<'a, '_> {
         let body_mark = self.vars.len();
         let ndecl = r.pipe.decl.len();
         let mut iterated = false;
-        let items: Vec<(Value, Val)> = match &val.v {
-            None | Some(Value::Nil) => Vec::new(),
-            Some(Value::List(l)) => l
-                .iter()
-                .enumerate()
-                .map(|(i, e)| (Value::Int(i as i64), Val::boxed(e.clone())))
-                .collect(),
-            Some(Value::Bytes(b)) => b
-                .iter()
-                .enumerate()
-                .map(|(i, e)| {
+        // Lazy where the source is large or unbounded (ints), so that a hostile
+        // `range 1000000000` is stopped by the step bound, not by memory.
+        let items: Box<dyn Iterator<Item = (Value, Val)>> = match &val.v {
+            None | Some(Value::Nil) => Box::new(std::iter::empty()),
+            Some(Value::List(l)) => {
+                let l = l.clone();
+                Box::new(
+                    (0..l.len()).map(move |i| (Value::Int(i as i64), Val::boxed(l[i].clone()))),
+                )
+            }
+            Some(Value::Bytes(b)) => {
+                let b = b.clone();
+                Box::new((0..b.len()).map(move |i| {
                     (
                         Value::Int(i as i64),
-                        Val::plain(Some(Value::Int(i64::from(*e)))),
+                        Val::plain(Some(Value::Int(i64::from(b[i])))),
                     )
-                })
-                .collect(),
-            Some(Value::Map(m)) => m
-                .read()
-                .iter()
-                .map(|(k, e)| (Value::str(k), Val::boxed(e.clone())))
-                .collect(),
+                }))
+            }
+            Some(Value::Map(m)) => {
+                let entries: Vec<(Value, Val)> = m
+                    .read()
+                    .iter()
+                    .map(|(k, e)| (Value::str(k), Val::boxed(e.clone())))
+                    .collect();
+                Box::new(entries.into_iter())
+            }
             Some(Value::Int(n)) | Some(Value::Int64(n)) => {
                 if ndecl > 1 {
                     return self.errorf(format!(
@@ -526,16 +531,14 @@ impl<'a> State<'a, '_> {
                     ));
                 }
                 let int64 = matches!(val.v, Some(Value::Int64(_)));
-                (0..(*n).max(0))
-                    .map(|i| {
-                        let v = if int64 {
-                            Value::Int64(i)
-                        } else {
-                            Value::Int(i)
-                        };
-                        (v.clone(), Val::plain(Some(v)))
-                    })
-                    .collect()
+                Box::new((0..(*n).max(0)).map(move |i| {
+                    let v = if int64 {
+                        Value::Int64(i)
+                    } else {
+                        Value::Int(i)
+                    };
+                    (v.clone(), Val::plain(Some(v)))
+                }))
             }
             Some(other) => {
                 return self.errorf(format!("range can't iterate over {}", other.to_go_string()));

@@ -53,6 +53,9 @@ pub fn sprintln(args: &[Value]) -> String {
     out
 }
 
+/// Go's fmt rejects widths and precisions above a million.
+const TOO_LARGE: usize = 1_000_000;
+
 #[derive(Default, Clone)]
 struct Spec {
     plus: bool,
@@ -94,13 +97,14 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         if let Some(&(_, '*')) = chars.peek() {
             chars.next();
             match args.get(argi).and_then(Value::as_int) {
-                Some(w) => {
+                Some(w) if w.unsigned_abs() <= TOO_LARGE as u64 => {
                     if w < 0 {
                         spec.minus = true;
                         spec.zero = false;
                     }
                     spec.width = Some(w.unsigned_abs() as usize);
                 }
+                Some(_) => out.push_str("%!(BADWIDTH)"),
                 None => out.push_str("%!(BADWIDTH)"),
             }
             argi += 1;
@@ -115,7 +119,10 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
                 }
             }
             if !w.is_empty() {
-                spec.width = w.parse().ok();
+                match w.parse::<usize>() {
+                    Ok(n) if n <= TOO_LARGE => spec.width = Some(n),
+                    _ => out.push_str("%!(BADWIDTH)"),
+                }
             }
         }
         // Precision.
@@ -124,8 +131,9 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             if let Some(&(_, '*')) = chars.peek() {
                 chars.next();
                 match args.get(argi).and_then(Value::as_int) {
-                    Some(p) if p >= 0 => spec.prec = Some(p as usize),
-                    Some(_) => spec.prec = None,
+                    Some(p) if (0..=TOO_LARGE as i64).contains(&p) => spec.prec = Some(p as usize),
+                    Some(p) if p < 0 => spec.prec = None,
+                    Some(_) => out.push_str("%!(BADPREC)"),
                     None => out.push_str("%!(BADPREC)"),
                 }
                 argi += 1;
@@ -139,7 +147,11 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
                         break;
                     }
                 }
-                spec.prec = Some(p.parse().unwrap_or(0));
+                match p.parse::<usize>() {
+                    Ok(n) if n <= TOO_LARGE => spec.prec = Some(n),
+                    Err(_) if p.is_empty() => spec.prec = Some(0),
+                    _ => out.push_str("%!(BADPREC)"),
+                }
             }
         }
         let Some((_, verb)) = chars.next() else {

@@ -269,6 +269,7 @@ pub(crate) fn parse(
         vars: vec!["$".to_string()],
         has_func,
         range_depth: 0,
+        depth: 0,
         defs: Vec::new(),
     };
     let root = p.parse_top()?;
@@ -276,6 +277,11 @@ pub(crate) fn parse(
     trees.append(&mut p.defs);
     Ok(Parsed { trees })
 }
+
+/// Bound on nesting of control structures and parenthesized pipelines, so
+/// that parsing fits a 2 MB thread stack even unoptimized. Real templates
+/// nest a few levels; Go's own bound is far higher (a documented deviation).
+const MAX_DEPTH: usize = 200;
 
 enum End {
     End,
@@ -289,6 +295,9 @@ struct Parser<'a> {
     vars: Vec<String>,
     has_func: &'a dyn Fn(&str) -> bool,
     range_depth: usize,
+    /// Nesting of pipelines and control structures, bounded so that hostile
+    /// input cannot exhaust the stack.
+    depth: usize,
     defs: Vec<(String, Tree)>,
 }
 
@@ -473,6 +482,13 @@ impl Parser<'_> {
     }
 
     fn action(&mut self) -> PResult<Node> {
+        self.depth += 1;
+        let r = self.action_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn action_inner(&mut self) -> PResult<Node> {
         let t = self.peek_non_space().clone();
         match t.tok {
             Tok::Keyword(k) => {
@@ -594,6 +610,17 @@ impl Parser<'_> {
 
     /// Parses a pipeline up to `}}` (or `)` when `paren`).
     fn pipeline(&mut self, context: &str, paren: bool) -> PResult<Pipe> {
+        if self.depth >= MAX_DEPTH {
+            let pos = self.peek().pos;
+            return self.err(pos, "max expression depth exceeded");
+        }
+        self.depth += 1;
+        let r = self.pipeline_inner(context, paren);
+        self.depth -= 1;
+        r
+    }
+
+    fn pipeline_inner(&mut self, context: &str, paren: bool) -> PResult<Pipe> {
         let start = self.peek_non_space().clone();
         let mut pipe = Pipe {
             pos: start.pos,
@@ -975,6 +1002,24 @@ mod tests {
         assert_eq!(
             pipe.to_string(),
             r#"$x := printf "%d" 3 | eq (printf "a") .b.c"#
+        );
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let deep = format!("{{{{ {}1{} }}}}", "(".repeat(5000), ")".repeat(5000));
+        assert!(
+            p(&deep)
+                .err()
+                .unwrap()
+                .ends_with("max expression depth exceeded")
+        );
+        let ifs = format!("{}{}", "{{if 1}}".repeat(5000), "{{end}}".repeat(5000));
+        assert!(
+            p(&ifs)
+                .err()
+                .unwrap()
+                .ends_with("max expression depth exceeded")
         );
     }
 

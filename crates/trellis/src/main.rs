@@ -63,7 +63,9 @@ fn run(cli: &Cli, progress: &Progress) -> anyhow::Result<Outcome> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let renderer = || -> anyhow::Result<AppRenderer> {
-        Ok(AppRenderer::new(config::sources(&cli.global, progress)?))
+        let renderer = AppRenderer::new(config::sources(&cli.global, progress)?);
+        progress.spin("rendering".to_string());
+        Ok(renderer)
     };
     let (outcome, renderer) = match &cli.command {
         Command::Render(args) => {

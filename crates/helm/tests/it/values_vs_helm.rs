@@ -14,13 +14,17 @@ use crate::corpus::{self, copy_dir};
 use crate::reference::helm_render;
 use crate::support::go_json_value;
 
-const PROBE: &str = "zz-trellis-probe.txt";
+/// Deep enough that Helm renders it before every real template (Helm
+/// renders the deepest paths first), so no template has mutated `.Values`
+/// yet.
+const PROBE: &str = "zz/zz/zz/zz/zz/zz/zz/zz/zz/zz/trellis-probe.txt";
 
 fn add_probes(dir: &Path) {
     let chart_yaml = std::fs::read_to_string(dir.join("Chart.yaml")).unwrap_or_default();
     if !chart_yaml.lines().any(|l| l.trim() == "type: library") {
-        std::fs::create_dir_all(dir.join("templates")).unwrap();
-        std::fs::write(dir.join("templates").join(PROBE), "{{ toJson .Values }}").unwrap();
+        let probe = dir.join("templates").join(PROBE);
+        std::fs::create_dir_all(probe.parent().unwrap()).unwrap();
+        std::fs::write(probe, "{{ toJson .Values }}").unwrap();
     }
     if let Ok(rd) = std::fs::read_dir(dir.join("charts")) {
         for e in rd {

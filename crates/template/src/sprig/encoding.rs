@@ -135,6 +135,9 @@ pub(crate) fn to_json(
             }
         }
     };
+    if level > 1000 {
+        return Err("json: unsupported value: encountered a cycle".into());
+    }
     match v {
         Value::Nil => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),

@@ -47,6 +47,10 @@ pub fn funcs() -> FuncMap {
     m
 }
 
+/// Bound on what one function call may build (bytes of a string, elements
+/// of a list), so a hostile template cannot exhaust memory in one call.
+pub(crate) const MAX_BUILD: usize = 64 << 20;
+
 /// Shorthands for signatures.
 pub(crate) fn sig(params: &[Ty]) -> Sig {
     Sig::fixed(params)

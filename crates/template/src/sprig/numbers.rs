@@ -113,7 +113,10 @@ fn decimal_op(
     acc.map(Dec::to_f64).unwrap_or(acc_f)
 }
 
-/// Sprig's `untilStep`.
+/// Most elements `until`/`untilStep`/`seq` build.
+const MAX_SEQ: usize = super::MAX_BUILD / 64;
+
+/// Sprig's `untilStep` (bounded to `MAX_SEQ` elements).
 fn until_step(start: i64, stop: i64, step: i64) -> Vec<i64> {
     let mut v = Vec::new();
     if stop < start {
@@ -121,7 +124,7 @@ fn until_step(start: i64, stop: i64, step: i64) -> Vec<i64> {
             return v;
         }
         let mut k = start;
-        while k > stop && v.len() < 10_000_000 {
+        while k > stop && v.len() < MAX_SEQ {
             v.push(k);
             k += step;
         }
@@ -131,7 +134,7 @@ fn until_step(start: i64, stop: i64, step: i64) -> Vec<i64> {
         return v;
     }
     let mut k = start;
-    while k < stop && v.len() < 10_000_000 {
+    while k < stop && v.len() < MAX_SEQ {
         v.push(k);
         k += step;
     }

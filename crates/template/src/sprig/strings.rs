@@ -383,6 +383,9 @@ pub(super) fn register(m: &mut FuncMap) {
         if n < 0 {
             return Err(super::panic_err("strings: negative Repeat count"));
         }
+        if (n as u128) * (s(&a[1]).len() as u128) > super::MAX_BUILD as u128 {
+            return Err(super::panic_err("strings: Repeat output length overflow"));
+        }
         Ok(Value::from(s(&a[1]).repeat(n as usize)))
     });
     m.add("substr", sig(&[Ty::Int, Ty::Int, Ty::Str]), |a| {

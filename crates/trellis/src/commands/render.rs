@@ -92,24 +92,19 @@ fn label(node: &AppNode) -> String {
 
 /// An Application standing for `--repo/--path/--revision`.
 fn adhoc_root(args: &RenderArgs) -> Root {
-    let mut app = Application::default();
-    app.api_version = format!(
-        "{}/{}",
-        trellis_model::TRELLIS_GROUP,
-        trellis_model::VERSION
-    );
-    app.kind = "Application".to_string();
-    app.metadata.name = Some("adhoc".to_string());
-    app.spec = ApplicationSpec {
-        source: Some(ApplicationSource {
-            repo_url: args.repo.clone().unwrap_or_default(),
-            path: Some(args.path.clone()),
-            target_revision: Some(args.revision.clone()),
+    let app = Application::new(
+        "adhoc",
+        ApplicationSpec {
+            source: Some(ApplicationSource {
+                repo_url: args.repo.clone().unwrap_or_default(),
+                path: Some(args.path.clone()),
+                target_revision: Some(args.revision.clone()),
+                ..Default::default()
+            }),
+            destination: ApplicationDestination::default(),
             ..Default::default()
-        }),
-        destination: ApplicationDestination::default(),
-        ..Default::default()
-    };
+        },
+    );
     Root {
         app,
         origin: None,

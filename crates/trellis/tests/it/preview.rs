@@ -18,8 +18,7 @@ fn repo_with_change() -> (trellis_testkit::GitRepo, String, String) {
     );
     let app = std::fs::read_to_string(repo.path().join("apps/staging/web.yaml"))
         .unwrap()
-        .replace("web-staging", "search-staging")
-        .replace("services/web/staging", "services/web/staging");
+        .replace("web-staging", "search-staging");
     repo.write("apps/staging/search.yaml", &app);
     let head = repo.commit_all("web 1.9.0, billing secret, search service");
     repo.git(&["checkout", "-q", "main"]);

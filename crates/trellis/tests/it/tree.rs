@@ -194,3 +194,59 @@ fn a_fetch_happens_once_per_repository_not_per_application() {
     assert_eq!(second.code, 0, "{second:?}");
     assert!(second.stderr.contains("fetches=0 "), "{second:?}");
 }
+
+#[test]
+fn repository_map_from_a_config_file_with_paths_relative_to_it() {
+    let repo = infra_repo();
+    let env = Env::new();
+    let config_dir = env.home().join("conf");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    // A relative location resolves against the config file's folder.
+    let relative = pathdiff(repo.path(), &config_dir);
+    std::fs::write(
+        config_dir.join("trellis.yaml"),
+        format!("repoMap:\n  {INFRA_URL}: {relative}\ncacheDir: cache\n"),
+    )
+    .unwrap();
+    let config = config_dir.join("trellis.yaml");
+    let run = env.run(&[
+        "tree",
+        &root_app(&repo),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains(&format!("apps @ {}", &repo.head()[..7])),
+        "{run:?}"
+    );
+    assert!(
+        config_dir.join("cache").is_dir(),
+        "cacheDir relative to the config file"
+    );
+
+    std::fs::write(&config, "repomap: {}\n").unwrap();
+    let bad = env.run(&[
+        "tree",
+        &root_app(&repo),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(bad.code, 3, "{bad:?}");
+    assert!(bad.stderr.contains("repomap"), "{bad:?}");
+}
+
+/// `target` relative to `base` (both absolute), with `..` as needed.
+fn pathdiff(target: &std::path::Path, base: &std::path::Path) -> String {
+    let t: Vec<_> = target.components().collect();
+    let b: Vec<_> = base.components().collect();
+    let common = t.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut parts: Vec<String> = vec!["..".to_string(); b.len() - common];
+    parts.extend(
+        t[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    parts.join("/")
+}
