@@ -42,7 +42,7 @@ pub enum ChartError {
         file: String,
         /// What is wrong.
         #[source]
-        source: YamlError,
+        source: Box<YamlError>,
     },
     /// `Chart.yaml` has a field of the wrong type.
     #[error("{chart}: cannot load Chart.yaml: field {field}: {message}")]
@@ -474,7 +474,7 @@ pub fn load_files(files: Vec<ChartFile>, origin: &str) -> Result<Chart> {
                 values = crate::yaml::from_yaml(&text).map_err(|source| ChartError::Yaml {
                     chart: origin.to_string(),
                     file: "values.yaml".into(),
-                    source,
+                    source: Box::new(source),
                 })?;
             }
             "values.schema.json" => schema = Some(f.data),
@@ -585,7 +585,7 @@ fn apply_metadata(md: &mut Metadata, data: &[u8], origin: &str, file: &str) -> R
     let doc = decode_first_document(&text).map_err(|source| ChartError::Yaml {
         chart: origin.to_string(),
         file: file.to_string(),
-        source,
+        source: Box::new(source),
     })?;
     let GoValue::Map(entries) = doc else {
         return Ok(());
@@ -684,7 +684,7 @@ fn parse_dependency(v: &GoValue, origin: &str) -> Result<Dependency> {
                         let value = to_json_value(item).map_err(|source| ChartError::Yaml {
                             chart: origin.to_string(),
                             file: "Chart.yaml".into(),
-                            source,
+                            source: Box::new(source),
                         })?;
                         d.import_values.push(import_value(value));
                     }

@@ -11,6 +11,7 @@
 pub mod chart;
 pub mod files;
 pub mod ignore;
+pub mod manifests;
 pub mod semver;
 pub mod yaml;
 
@@ -25,6 +26,10 @@ pub use chart::{
     Chart, ChartError, ChartFile, Dependency, ImportValue, Metadata, load_archive, load_chart,
 };
 pub use files::{ChartFiles, Entry, FsChartFiles};
+pub use manifests::{
+    Hook, Manifest, ManifestError, crd_objects, release_manifest, sort_manifests, split_manifests,
+    template_output,
+};
 pub use strvals::{SetError, parse_set, parse_set_file};
 pub use values::{
     ValuesError, coalesce_values, merge_user_values, process_dependencies, to_render_values,

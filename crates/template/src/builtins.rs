@@ -53,7 +53,7 @@ pub(crate) fn builtins() -> FuncMap {
     let mut call = Function::with_context(var1(), |ctx, a| match &a[0] {
         Value::Func(f) => {
             let set = ctx.templates().clone();
-            f.call_plain(&set, &a[1..])
+            f.call_plain(&set, "fn", &a[1..])
         }
         Value::Nil => Err("call of nil".into()),
         other => Err(FuncError::Call(format!(

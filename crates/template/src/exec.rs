@@ -894,22 +894,40 @@ impl<'a> State<'a, '_> {
             && f.special == crate::funcs::Special::Call
             && let Some(first) = args.first()
         {
-            // Go names the callee by its source form in call's errors.
+            // Go's `call`: errors name the callee by its source form.
             let fv = self.eval_arg(dot, Ty::Any, first)?;
-            match fv {
-                Value::Func(_) => {}
-                Value::Nil => {
-                    self.at(node);
-                    return self.errorf("error calling call: call of nil");
-                }
-                other => {
-                    self.at(node);
-                    return self.errorf(format!(
-                        "error calling call: non-function {first} of type {}",
-                        other.type_name()
-                    ));
-                }
+            let mut rest = Vec::with_capacity(args.len());
+            for a in &args[1..] {
+                rest.push(self.eval_arg(dot, Ty::Any, a)?);
             }
+            if let Some(fin) = final_ {
+                rest.push(self.validate_type(fin, Ty::Any)?);
+            }
+            self.at(node);
+            let callee_name = first.to_string();
+            let result = match fv {
+                Value::Func(g) => match g.check_call_args(&callee_name, &rest) {
+                    Ok(argv) => {
+                        let mut ctx = CallContext {
+                            set: self.set,
+                            depth: self.depth,
+                            budget: self.budget,
+                        };
+                        (g.body)(&mut ctx, &argv)
+                    }
+                    Err(e) => Err(e),
+                },
+                Value::Nil => Err(FuncError::Call("call of nil".into())),
+                other => Err(FuncError::Call(format!(
+                    "non-function {callee_name} of type {}",
+                    other.type_name()
+                ))),
+            };
+            return match result {
+                Ok(v) => Ok(Val::plain(Some(v))),
+                Err(FuncError::Call(msg)) => self.errorf(format!("error calling call: {msg}")),
+                Err(FuncError::Exec(msg)) => self.errorf(msg),
+            };
         }
         if let Callee::Func(f) = &callee
             && f.special == crate::funcs::Special::AndOr

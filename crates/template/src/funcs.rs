@@ -160,9 +160,55 @@ impl Function {
         &self.sig
     }
 
-    /// Calls the function outside a template (e.g. from another function).
-    pub fn call_plain(&self, set: &crate::Templates, args: &[Value]) -> Result<Value, FuncError> {
-        crate::exec::call_detached(set, self, args)
+    /// Calls the function outside a template (e.g. from another function),
+    /// checking arguments as Go's `call` builtin does; `name` is used in errors.
+    pub fn call_plain(&self, set: &crate::Templates, name: &str, args: &[Value]) -> Result<Value, FuncError> {
+        let args = self.check_call_args(name, args)?;
+        crate::exec::call_detached(set, self, &args)
+    }
+
+    /// Go's `call` argument checks: count, then each value against its
+    /// parameter type (integers convert between int and int64).
+    pub(crate) fn check_call_args(&self, name: &str, args: &[Value]) -> Result<Vec<Value>, FuncError> {
+        let sig = &self.sig;
+        let fixed = sig.params.len();
+        if sig.variadic.is_some() {
+            if args.len() < fixed {
+                return Err(FuncError::Call(format!(
+                    "wrong number of args for {name}: got {} want at least {fixed}",
+                    args.len()
+                )));
+            }
+        } else if args.len() != fixed {
+            return Err(FuncError::Call(format!("wrong number of args for {name}: got {} want {fixed}", args.len())));
+        }
+        let mut out = Vec::with_capacity(args.len());
+        for (i, a) in args.iter().enumerate() {
+            let ty = sig.param(i);
+            let v = match (ty, a) {
+                (Ty::Any, v) => v.clone(),
+                (Ty::List | Ty::Map, Value::Nil) => Value::Nil,
+                (_, Value::Nil) => {
+                    return Err(FuncError::Call(format!("arg {i}: value is nil; should be of type {}", ty.go_name())));
+                }
+                (Ty::Str, v @ Value::Str(_))
+                | (Ty::Float, v @ Value::Float(_))
+                | (Ty::Bool, v @ Value::Bool(_))
+                | (Ty::List, v @ Value::List(_))
+                | (Ty::Map, v @ Value::Map(_)) => v.clone(),
+                (Ty::Int, Value::Int(x) | Value::Int64(x)) => Value::Int(*x),
+                (Ty::Int64, Value::Int(x) | Value::Int64(x)) => Value::Int64(*x),
+                (ty, v) => {
+                    return Err(FuncError::Call(format!(
+                        "arg {i}: value has type {}; should be {}",
+                        v.type_name(),
+                        ty.go_name()
+                    )));
+                }
+            };
+            out.push(v);
+        }
+        Ok(out)
     }
 }
 

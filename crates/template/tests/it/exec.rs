@@ -274,6 +274,26 @@ fn default_depth_bound_does_not_overflow_the_stack() {
 }
 
 #[test]
+fn hostile_templates_fail_cleanly() {
+    let mut t = Templates::new("t");
+    t.funcs(&sprig::funcs());
+    t.set_options(Options {
+        max_steps: 100_000,
+        ..Options::default()
+    });
+    for src in [
+        "{{ range 1000000000 }}{{ end }}",
+        r#"{{ repeat 1000000000 "abc" }}"#,
+        "{{ until 1000000000 | len }}",
+        r#"{{ printf "%*d" 100000000 1 }}"#,
+        r#"{{ $d := dict }}{{ $_ := set $d "self" $d }}{{ toJson $d }}{{ $d }}{{ deepCopy $d | len }}"#,
+    ] {
+        t.parse("t", src).unwrap();
+        let _ = t.execute("t", &Value::Nil);
+    }
+}
+
+#[test]
 fn steps_and_output_are_bounded() {
     let mut t = Templates::new("t");
     t.set_options(Options {
@@ -324,9 +344,24 @@ fn function_values_can_be_called() {
             Ok(Value::Int(a.len() as i64))
         })),
     );
+    m.insert(
+        "g".into(),
+        Value::Func(Function::new(Sig::fixed(&[Ty::Str]), |a| Ok(a[0].clone()))),
+    );
     let mut t = Templates::new("t");
-    t.parse("t", "{{ call .f 1 2 3 }}").unwrap();
-    assert_eq!(t.execute("t", &Value::map(m)).unwrap(), "3");
+    t.parse("t", "{{ call .f 1 2 3 }} {{ call .g \"x\" }}").unwrap();
+    let data = Value::map(m);
+    assert_eq!(t.execute("t", &data).unwrap(), "3 x");
+    t.parse("t", "{{ call .g }}").unwrap();
+    assert_eq!(
+        t.execute("t", &data).unwrap_err().to_string(),
+        r#"template: t:1:3: executing "t" at <call .g>: error calling call: wrong number of args for .g: got 0 want 1"#
+    );
+    t.parse("t", "{{ call .g 1 }}").unwrap();
+    assert_eq!(
+        t.execute("t", &data).unwrap_err().to_string(),
+        r#"template: t:1:3: executing "t" at <call .g 1>: error calling call: arg 0: value has type int; should be string"#
+    );
 }
 
 #[test]

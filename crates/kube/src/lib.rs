@@ -1,0 +1,2 @@
+//! The cluster seam.
+#![warn(missing_docs)]
