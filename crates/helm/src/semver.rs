@@ -38,7 +38,7 @@ pub fn parse_version(s: &str) -> Option<Version> {
         nums[i] = p.parse().ok()?;
     }
     let pre = match pre {
-        Some(p) if p.is_empty() => return None,
+        Some("") => return None,
         Some(p) => p.split('.').map(str::to_string).collect(),
         None => Vec::new(),
     };

@@ -44,10 +44,7 @@ pub(crate) fn decode_first_document(text: &str) -> Result<GoValue, YamlError> {
     };
     let mut parser = Parser::new_from_str_with_options(text, options);
     let mut builder = Builder::default();
-    loop {
-        let Some(next) = parser.next_event() else {
-            break;
-        };
+    while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|e| YamlError::Syntax {
             line: e.marker().line(),
             column: e.marker().col() + 1,
@@ -190,9 +187,7 @@ fn go_key_eq(a: &GoValue, b: &GoValue) -> bool {
 }
 
 fn core_suffix(tag: &Tag) -> Option<&str> {
-    if tag.handle() == CORE {
-        Some(tag.suffix())
-    } else if tag.handle() == "!!" {
+    if tag.handle() == CORE || tag.handle() == "!!" {
         Some(tag.suffix())
     } else {
         None

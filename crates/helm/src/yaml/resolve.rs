@@ -66,9 +66,8 @@ fn resolve_number(s: &str) -> Resolved {
     }
     let plain: String = s.chars().filter(|&c| c != '_').collect();
     let int = go_parse_int(&plain);
-    match int {
-        Ok(i) => return Resolved::Int(i),
-        Err(_) => {}
+    if let Ok(i) = int {
+        return Resolved::Int(i);
     }
     let uint = go_parse_uint(&plain);
     if let Ok(u) = uint {
@@ -344,7 +343,9 @@ fn is_timestamp(s: &str) -> bool {
 
 fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,

@@ -1,5 +1,7 @@
 //! Integration tests of trellis-helm; expectations come from real Helm.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod corpus;
 mod manifests_vs_helm;
 mod reference;

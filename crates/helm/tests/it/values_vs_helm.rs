@@ -55,7 +55,7 @@ fn as_json_numbers(v: &Value) -> Value {
 fn flatten(v: &Value) -> Vec<String> {
     fn walk(v: &Value, path: &str, out: &mut Vec<String>) {
         match v {
-            Value::Map(m) if m.len() > 0 => {
+            Value::Map(m) if !m.is_empty() => {
                 for (k, v) in m.snapshot() {
                     walk(&v, &format!("{path}.{k}"), out);
                 }

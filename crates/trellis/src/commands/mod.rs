@@ -10,7 +10,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use trellis_model::{Application, is_application, parse_file};
-use trellis_render::tree::Root;
+use trellis_render::tree::{AppNode, Root};
 
 /// Reads the Applications of a local manifest file: the roots of a render,
 /// tree or preview. Unknown fields are printed as warnings on stderr.
@@ -22,9 +22,6 @@ pub fn load_roots(path: &Path) -> Result<Vec<Root>> {
     let mut roots = Vec::new();
     for manifest in manifests.iter().filter(|m| is_application(&m.object)) {
         let parsed = Application::from_manifest(manifest)?;
-        for warning in &parsed.warnings {
-            tracing::warn!("{warning}");
-        }
         roots.push(Root {
             app: parsed.value,
             origin: Some(manifest.origin.clone()),
@@ -37,4 +34,14 @@ pub fn load_roots(path: &Path) -> Result<Vec<Root>> {
         );
     }
     Ok(roots)
+}
+
+/// Prints every node's warnings (unknown fields in Application manifests) on
+/// stderr, once per node.
+pub fn print_warnings(nodes: &[AppNode]) {
+    for (_, node) in nodes.iter().flat_map(AppNode::walk) {
+        for warning in &node.warnings {
+            eprintln!("warning: application {}: {warning}", node.id());
+        }
+    }
 }

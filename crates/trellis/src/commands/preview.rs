@@ -35,6 +35,7 @@ pub fn run(args: &PreviewArgs, renderer: &AppRenderer, out: &mut dyn Write) -> R
         || expand(&head_renderer, roots.clone(), &options),
     );
     let preview = compare(&base, &head);
+    crate::commands::print_warnings(&head);
     match args.output {
         PreviewFormat::Text => out.write_all(text(&preview, color_stdout()).as_bytes())?,
         PreviewFormat::Markdown => {

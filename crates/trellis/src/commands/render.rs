@@ -33,6 +33,7 @@ pub fn run(args: &RenderArgs, renderer: &AppRenderer, out: &mut dyn Write) -> Re
             .map(|root| render_single(renderer, root))
             .collect()
     };
+    crate::commands::print_warnings(&nodes);
     let failures: Vec<String> = nodes
         .iter()
         .flat_map(|n| n.walk())

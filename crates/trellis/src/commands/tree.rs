@@ -21,6 +21,7 @@ pub fn run(args: &TreeArgs, renderer: &AppRenderer, out: &mut dyn Write) -> Resu
         max_depth: args.max_depth,
     };
     let nodes = expand(renderer, roots, &options);
+    crate::commands::print_warnings(&nodes);
     match args.output {
         TreeFormat::Text => out.write_all(format_tree(&nodes, color_stdout()).as_bytes())?,
         TreeFormat::Json => write_json(out, &nodes)?,

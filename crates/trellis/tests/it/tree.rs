@@ -250,3 +250,28 @@ fn pathdiff(target: &std::path::Path, base: &std::path::Path) -> String {
     );
     parts.join("/")
 }
+
+#[test]
+fn unknown_fields_are_warnings_naming_their_path() {
+    let repo = GitRepo::new();
+    let url = repo.url();
+    let child = app_yaml("child", &url, "svc", "main").replace(
+        "  project: default\n",
+        "  project: default\n  syncPolicyy: {}\n",
+    );
+    repo.write("apps/child.yaml", &child);
+    repo.write(
+        "svc/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+    );
+    repo.commit_all("typo");
+    let env = Env::new();
+    let root = env.home().join("root.yaml");
+    std::fs::write(&root, app_yaml("root", &url, "apps", "main")).unwrap();
+    let run = env.run(&["tree", root.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "a warning is not a failure: {run:?}");
+    assert!(
+        run.stderr.contains("warning: application trellis/child: apps/child.yaml:1 (document 1): unknown field spec.syncPolicyy"),
+        "{run:?}"
+    );
+}
