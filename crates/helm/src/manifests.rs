@@ -123,7 +123,10 @@ pub fn split_manifests(text: &str) -> Vec<String> {
     let mut i = 0;
     // Separator: (^|\s*\n)---\s*
     while i < b.len() {
-        let at_line_start = i == 0 || b[i - 1] == b'\n';
+        // The newline before `---` must not have been consumed by the
+        // previous separator's trailing blanks (Helm's regex matches never
+        // overlap), so `---\n---` separates only once.
+        let at_line_start = i == 0 || (i > start && b[i - 1] == b'\n');
         if at_line_start && b[i..].starts_with(b"---") {
             // The separator also swallows blank space before the newline.
             let mut sep_start = i;
@@ -379,8 +382,9 @@ mod tests {
         assert_eq!(split_manifests("a: 1\n---\nb: 2\n"), vec!["a: 1", "b: 2\n"]);
         assert_eq!(
             split_manifests("---\na: 1\n  \n---  \n\n---\nb: 2"),
-            vec!["a: 1", "b: 2"]
+            vec!["a: 1", "---\nb: 2"]
         );
+        assert_eq!(split_manifests("---\n---\nb"), vec!["---\nb"]);
         assert_eq!(
             split_manifests("\n\n# c\n---apiVersion: v1\n"),
             vec!["# c", "apiVersion: v1\n"]

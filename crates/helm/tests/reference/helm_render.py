@@ -32,6 +32,9 @@ Usage:
                                       # set_file, set_literal, release, namespace,
                                       # kube_version, api_versions, is_upgrade,
                                       # templates_only; prints a list of results
+  helm_render.py --inspect-batch FILE  # FILE: JSON list of chart paths (dirs or
+                                       # .tgz); prints how Helm loaded each one
+  helm_render.py --package CHART_DIR DEST  # `helm package`; prints the .tgz path
   helm_render.py --set-batch FILE   # FILE: JSON list of {"expr", "string"};
                                     # prints a JSON list of {"ok", "values"|"error"}
 """
@@ -137,6 +140,8 @@ def main() -> int:
     p.add_argument("--set-batch", default=None)
     p.add_argument("--render-batch", default=None)
     p.add_argument("--templates-only", action="store_true")
+    p.add_argument("--inspect-batch", default=None)
+    p.add_argument("--package", nargs=2, default=None)
     args = p.parse_args()
 
     try:
@@ -162,6 +167,32 @@ def main() -> int:
             print(json.dumps({"ok": True, "values": parse(args.set_only)}))
             return 0
 
+        if args.package is not None:
+            print(json.dumps({"ok": True, "path": helm.package(args.package[0], destination=args.package[1])}))
+            return 0
+        if args.inspect_batch is not None:
+            with open(args.inspect_batch, encoding="utf-8") as f:
+                paths = json.load(f)
+            out = []
+            for path in paths:
+                try:
+                    with helm.Chart.load(path) as c:
+                        out.append(
+                            {
+                                "ok": True,
+                                "metadata": c.metadata,
+                                "values": c.values,
+                                "templates": sorted(t["name"] for t in c.templates),
+                                "files": sorted(f["name"] for f in c.files),
+                                "crds": [x["filename"] for x in c.crds],
+                                "dependencies": sorted(d.get("name", "") for d in c.dependencies),
+                                "has_schema": c.schema is not None,
+                            }
+                        )
+                except Exception as e:  # noqa: BLE001
+                    out.append({"ok": False, "error": str(e), "error_type": type(e).__name__})
+            print(json.dumps(out))
+            return 0
         if args.render_batch is not None:
             with open(args.render_batch, encoding="utf-8") as f:
                 jobs = json.load(f)

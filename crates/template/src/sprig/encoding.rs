@@ -135,7 +135,7 @@ pub(crate) fn to_json(
             }
         }
     };
-    if level > 1000 {
+    if level > 200 {
         return Err("json: unsupported value: encountered a cycle".into());
     }
     match v {

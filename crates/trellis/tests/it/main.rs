@@ -2,6 +2,7 @@
 //! repositories made by the tests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cluster;
 mod crds;
 mod preview;
 mod render;
