@@ -1,8 +1,13 @@
-//! The sync engine: compare desired manifests with another state, and (as it
-//! grows) plan and execute syncs and assess health.
+//! The sync engine: compare desired manifests with the cluster, plan and
+//! execute syncs, assess health.
 //!
-//! Everything here is pure: it takes manifests and returns results, and knows
-//! nothing of where the manifests came from (git, Helm, a cluster).
+//! The pure parts ([`diff`], [`normalize`], [`health`], [`plan`],
+//! [`tracking`]) take objects and return results, knowing nothing of where the
+//! objects came from. The IO parts ([`compare`], [`sync`]) drive them against a
+//! cluster through `trellis-kube`.
 #![warn(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod diff;
+pub mod normalize;
+pub mod tracking;

@@ -244,14 +244,15 @@ impl Chart {
         &self.metadata.name
     }
 
-    /// Files under `crds/` with a `.yaml`, `.yml` or `.json` extension
-    /// (Helm's CRD objects of this chart only).
+    /// Files under `crds/` with a `.yaml`, `.yml` or `.json` extension in
+    /// any letter case (Helm's CRD objects of this chart only).
     pub fn crd_files(&self) -> impl Iterator<Item = &ChartFile> {
         self.files.iter().filter(|f| {
-            f.name.starts_with("crds/")
-                && (f.name.ends_with(".yaml")
-                    || f.name.ends_with(".yml")
-                    || f.name.ends_with(".json"))
+            // Go's filepath.Ext: the suffix from the last dot of the last
+            // path element, compared case-insensitively.
+            let base = f.name.rsplit('/').next().unwrap_or(&f.name);
+            let ext = base.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+            f.name.starts_with("crds/") && matches!(ext.as_deref(), Some("yaml" | "yml" | "json"))
         })
     }
 }

@@ -1,10 +1,25 @@
 //! Helm charts rendered the way Helm renders them, without the `helm` binary.
 //!
-//! This crate holds the parts of Helm that do not execute templates: YAML
-//! read and written exactly as Helm's Go libraries do (go-yaml v2 through
-//! `sigs.k8s.io/yaml`), chart loading, values coalescing, `--set` parsing and
-//! the ordering of rendered manifests. Template execution lives in
-//! `trellis-template`; values cross the boundary as [`trellis_template::Value`].
+//! This crate holds the parts of Helm that do not execute templates (that is
+//! `trellis-template`'s job; values cross the boundary as
+//! [`trellis_template::Value`]):
+//!
+//! - [`yaml`]: YAML read and written byte for byte as Helm's Go libraries do
+//!   ([`to_yaml`], [`to_yaml_pretty`], [`from_yaml`]).
+//! - [`chart`]: loading charts from directories (with `.helmignore`) and
+//!   `.tgz` archives through the [`ChartFiles`] seam ([`load_chart`]).
+//! - [`values`] and [`strvals`]: coalescing values as Helm does (subcharts,
+//!   globals, conditions, tags, aliases, import-values, `null` deletion) and
+//!   the `--set` family.
+//! - [`manifests`]: splitting rendered templates into documents, hooks and
+//!   Helm's install order, and the exact `helm template` output.
+//!
+//! A render is: [`load_chart`] → [`to_render_values`] (which also drops
+//! disabled subcharts) → execute templates → [`sort_manifests`] →
+//! [`release_manifest`] / [`template_output`].
+//!
+//! Every behaviour here is checked against Helm v4.2.3 itself (see
+//! `tests/reference/helm_render.py`).
 
 #![warn(missing_docs)]
 
@@ -32,5 +47,6 @@ pub use manifests::{
 };
 pub use strvals::{SetError, parse_set, parse_set_file};
 pub use values::{
-    ValuesError, coalesce_values, merge_user_values, process_dependencies, to_render_values,
+    UserValues, ValuesError, coalesce_values, merge_user_values, process_dependencies,
+    to_render_values,
 };

@@ -393,6 +393,38 @@ mod tests {
     }
 
     #[test]
+    fn never_panics_on_odd_separators() {
+        // Every string over a small alphabet up to length 7.
+        let alphabet = ['-', '\n', ' ', 'a', '\t'];
+        let mut stack = vec![String::new()];
+        while let Some(s) = stack.pop() {
+            let docs = split_manifests(&s);
+            assert!(docs.iter().all(|d| !d.is_empty()));
+            if s.chars().count() < 7 {
+                for c in alphabet {
+                    stack.push(format!("{s}{c}"));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hooks_are_separated_and_printed_after_manifests() {
+        let files = vec![(
+            "c/templates/a.yaml".to_string(),
+            "kind: Job\nmetadata:\n  name: j\n  annotations:\n    helm.sh/hook: pre-install,Post-Upgrade\n    helm.sh/hook-weight: \"-5\"\n---\nkind: Pod\nmetadata:\n  annotations:\n    helm.sh/hook: bogus\n---\nkind: Service\n".to_string(),
+        )];
+        let (hooks, manifests) = sort_manifests(&files).unwrap();
+        assert_eq!(hooks.len(), 1);
+        assert_eq!(hooks[0].events, vec!["pre-install", "post-upgrade"]);
+        assert_eq!(hooks[0].weight, -5);
+        assert_eq!(manifests.len(), 1);
+        let out = template_output(&release_manifest(&[], &manifests), &hooks);
+        assert!(out.starts_with("---\n# Source: c/templates/a.yaml\nkind: Service\n"));
+        assert!(out.contains("\n---\n# Source: c/templates/a.yaml\nkind: Job\n"));
+    }
+
+    #[test]
     fn kind_order() {
         let files = vec![(
             "c/templates/a.yaml".to_string(),

@@ -83,6 +83,46 @@ pub fn merge_user_values(base: &Value, overlay: &Value) -> Value {
     Value::map(out)
 }
 
+/// The values a user supplies to one render, combined in the helm CLI's
+/// precedence: value files in order (maps merged), then every `--set`, then
+/// every `--set-string`, then every `--set-file`, regardless of how they
+/// were interleaved on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct UserValues {
+    /// Value files (and Argo CD's `values`/`valuesObject`, which it passes
+    /// as one more file after `valueFiles`), each already read as a map.
+    pub files: Vec<Value>,
+    /// `--set` expressions.
+    pub set: Vec<String>,
+    /// `--set-string` expressions (Argo CD parameters with `forceString`).
+    pub set_string: Vec<String>,
+    /// `--set-file` expressions (`key=path`).
+    pub set_file: Vec<String>,
+}
+
+impl UserValues {
+    /// The combined values. `read_file` reads the paths of `--set-file`.
+    pub fn build(
+        &self,
+        read_file: &mut dyn FnMut(&str) -> Result<String, String>,
+    ) -> Result<Value, crate::strvals::SetError> {
+        let mut base = Value::map(Map::new());
+        for f in &self.files {
+            base = merge_user_values(&base, f);
+        }
+        for expr in &self.set {
+            crate::strvals::parse_set(expr, &mut base, false)?;
+        }
+        for expr in &self.set_string {
+            crate::strvals::parse_set(expr, &mut base, true)?;
+        }
+        for expr in &self.set_file {
+            crate::strvals::parse_set_file(expr, &mut base, read_file)?;
+        }
+        Ok(base)
+    }
+}
+
 /// Helm's `CoalesceValues`: the chart's values (and its subcharts')
 /// under the user's `vals`, nulls deleting keys.
 pub fn coalesce_values(chart: &Chart, vals: &Value) -> Result<Value> {
@@ -480,6 +520,28 @@ mod tests {
             "c",
         )
         .unwrap()
+    }
+
+    #[test]
+    fn user_values_precedence() {
+        let file = crate::yaml::from_yaml("a: {b: 1, c: [1, 2]}\nd: x\n").unwrap();
+        let uv = UserValues {
+            files: vec![file],
+            set: vec!["a.c[1]=9".into(), "d=1".into()],
+            set_string: vec!["d=2".into()],
+            set_file: vec!["e=conf.txt".into()],
+        };
+        let v = uv.build(&mut |p| Ok(format!("contents of {p}"))).unwrap();
+        let Value::Map(m) = v else { panic!() };
+        assert_eq!(m.get("d"), Some(Value::str("2")));
+        assert_eq!(m.get("e"), Some(Value::str("contents of conf.txt")));
+        let Some(Value::Map(a)) = m.get("a") else {
+            panic!()
+        };
+        assert_eq!(
+            a.get("c"),
+            Some(Value::list(vec![Value::Float(1.0), Value::Int64(9)]))
+        );
     }
 
     #[test]

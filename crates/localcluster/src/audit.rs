@@ -35,6 +35,15 @@ pub struct AuditEntry {
     pub code: u16,
 }
 
+impl AuditEntry {
+    /// Whether the cluster's own controllers made the request (their user agent carries
+    /// [`crate::sim::client::INTERNAL_AGENT`]), as opposed to a client.
+    pub fn internal(&self) -> bool {
+        self.user_agent
+            .contains(&format!("{}/", crate::sim::client::INTERNAL_AGENT))
+    }
+}
+
 /// A cloneable handle on the audit log.
 #[derive(Debug, Clone, Default)]
 pub struct AuditLog {

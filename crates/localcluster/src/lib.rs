@@ -31,10 +31,12 @@ pub mod api;
 pub mod audit;
 pub mod crd;
 pub mod defaults;
+pub mod faults;
 pub mod merge;
 pub mod registry;
 pub mod schema;
 mod server;
+pub mod sim;
 pub mod store;
 pub mod util;
 
@@ -44,4 +46,6 @@ mod schema_gen;
 
 pub use audit::{AuditEntry, AuditLog};
 pub use defaults::AdmissionRule;
+pub use faults::{FaultAction, FaultId, FaultRule, Faults};
+pub use sim::SimulationOptions;
 pub use server::{Error, RunningCluster, ServeOptions, serve_blocking, start};

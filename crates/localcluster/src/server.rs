@@ -8,7 +8,9 @@ use std::sync::Arc;
 use crate::api::{self, Cluster};
 use crate::audit::AuditLog;
 use crate::defaults::AdmissionRule;
+use crate::faults::Faults;
 use crate::registry::Registry;
+use crate::sim::SimulationOptions;
 use crate::store::Store;
 
 /// Why a cluster could not start or stop.
@@ -26,8 +28,9 @@ pub enum Error {
     /// The in-memory store could not be created.
     #[error("cannot create in-memory store: {0}")]
     Memory(#[source] rusqlite::Error),
-    /// Stored CustomResourceDefinitions could not be loaded.
-    #[error("cannot load stored CustomResourceDefinitions: {0}")]
+    /// Stored objects (CustomResourceDefinitions, seeded namespaces and node) could not be
+    /// loaded or written at start.
+    #[error("cannot load the stored state: {0}")]
     Load(#[source] crate::api::status::ApiError),
     /// The listening socket could not be bound.
     #[error("cannot listen on {addr}: {source}")]
@@ -70,6 +73,11 @@ pub struct ServeOptions {
     pub context_name: String,
     /// Mutating-admission rules applied to every create and update.
     pub admission: Vec<AdmissionRule>,
+    /// Run simulated workload controllers (Deployments get ReplicaSets and Pods, Jobs
+    /// complete, ...). Garbage collection and namespace termination run either way.
+    pub simulate: bool,
+    /// How simulated workloads behave.
+    pub simulation: SimulationOptions,
 }
 
 impl Default for ServeOptions {
@@ -81,6 +89,8 @@ impl Default for ServeOptions {
             kubeconfig_path: None,
             context_name: "trellis-local".into(),
             admission: Vec::new(),
+            simulate: true,
+            simulation: SimulationOptions::default(),
         }
     }
 }
@@ -92,8 +102,10 @@ pub struct RunningCluster {
     context: String,
     kubeconfig: Option<PathBuf>,
     audit: AuditLog,
+    faults: Faults,
     stop: tokio::sync::watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    controllers: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningCluster {
@@ -127,9 +139,17 @@ impl RunningCluster {
         self.audit.clone()
     }
 
+    /// Fault injection into client requests, switchable at run time.
+    pub fn faults(&self) -> Faults {
+        self.faults.clone()
+    }
+
     /// Stops accepting requests, ends open watches and waits for the server to finish.
     pub async fn shutdown(mut self) -> Result<(), Error> {
         let _ = self.stop.send(true);
+        if let Some(c) = self.controllers.take() {
+            let _ = c.await;
+        }
         if let Some(task) = self.task.take() {
             match task.await {
                 Ok(r) => r.map_err(Error::Runtime)?,
@@ -212,6 +232,7 @@ pub async fn start(opts: ServeOptions) -> Result<RunningCluster, Error> {
         .map_err(|source| Error::Bind { addr, source })?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let audit = AuditLog::default();
+    let faults = Faults::default();
     let cluster = Arc::new(Cluster {
         store,
         registry: Registry::new(),
@@ -219,9 +240,15 @@ pub async fn start(opts: ServeOptions) -> Result<RunningCluster, Error> {
         admission: opts.admission.clone(),
         address: addr.to_string(),
         shutdown: stopped.clone(),
+        faults: faults.clone(),
     });
     cluster.refresh_crds().map_err(Error::Load)?;
     seed(&cluster)?;
+    if opts.simulate {
+        crate::sim::seed_node(&cluster, &opts.simulation).map_err(Error::Load)?;
+    }
+    let controllers = crate::sim::spawn(cluster.clone(), opts.simulate, opts.simulation.clone())
+        .map_err(Error::Load)?;
     let app = api::router(cluster);
     let mut stop_rx = stopped;
     let task = tokio::spawn(async move {
@@ -240,8 +267,10 @@ pub async fn start(opts: ServeOptions) -> Result<RunningCluster, Error> {
         context: opts.context_name.clone(),
         kubeconfig: opts.kubeconfig_path.clone(),
         audit,
+        faults,
         stop,
         task: Some(task),
+        controllers: Some(controllers),
     };
     if let Some(p) = &opts.kubeconfig_path {
         running.write_kubeconfig(p)?;

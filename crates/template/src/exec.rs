@@ -545,6 +545,7 @@ impl<'a> State<'a, '_> {
             }
         };
         for (idx, elem) in items {
+            self.step()?;
             iterated = true;
             if ndecl > 0 {
                 self.set_range_var(r, ndecl - 1, elem.clone().dig_keep())?;

@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod corpus;
+mod fixtures;
+mod loading_vs_helm;
 mod manifests_vs_helm;
 mod reference;
 mod strvals;

@@ -18,7 +18,9 @@ Values are combined as the helm CLI combines them: each --values file is
 read with Helm's own YAML reader and merged over the previous ones (maps
 merge key by key, anything else replaces); then each --set, --set-string,
 --set-file and --set-literal expression, parsed by Helm's strvals parser,
-is merged on top in the order given.
+is merged on top in the order given. One difference from the CLI: the SDK
+parses a --set expression on its own, so a list index (`a[1]=x`) replaces a
+list that came from a values file instead of editing it.
 
 Usage:
   helm_render.py CHART_DIR [--values FILE]... [--set EXPR]...

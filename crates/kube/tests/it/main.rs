@@ -1,1 +1,7 @@
-fn main() {}
+//! Integration tests of the cluster seam against the embedded cluster,
+//! reached through a kubeconfig over HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cache;
+mod ops;
+mod support;

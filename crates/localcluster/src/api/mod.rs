@@ -44,6 +44,8 @@ pub struct Cluster {
     pub address: String,
     /// Flips to `true` when the server shuts down, ending watches.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Faults injected into client requests.
+    pub faults: crate::faults::Faults,
 }
 
 impl Cluster {
@@ -92,6 +94,8 @@ pub struct Ctx {
     pub headers: HeaderMap,
     /// Body.
     pub body: Bytes,
+    /// An injected fault: cut this watch stream after so long.
+    pub drop_watch: Option<std::time::Duration>,
 }
 
 impl Ctx {
@@ -187,6 +191,7 @@ async fn handle(State(cluster): State<Arc<Cluster>>, req: Request) -> Response {
         query,
         headers: parts.headers,
         body,
+        drop_watch: None,
     });
     match route(&cluster, &path, &ctx).await {
         Ok(r) => r,
@@ -267,14 +272,66 @@ async fn route(cluster: &Arc<Cluster>, path: &str, ctx: &Arc<Ctx>) -> ApiResult<
         }
         ["api", "v1", rest @ ..] => {
             let t = parse_target("", "v1", rest).ok_or_else(|| ApiError::no_route(path))?;
-            objects::dispatch(cluster, t, ctx.clone()).await
+            with_faults(cluster, t, ctx).await
         }
         ["apis", g, v, rest @ ..] => {
             let t = parse_target(g, v, rest).ok_or_else(|| ApiError::no_route(path))?;
-            objects::dispatch(cluster, t, ctx.clone()).await
+            with_faults(cluster, t, ctx).await
         }
         _ => Err(ApiError::no_route(path)),
     }
+}
+
+/// The Kubernetes verb of an object request.
+fn verb_of(ctx: &Ctx, t: &Target) -> &'static str {
+    let watching = matches!(ctx.param("watch"), Some("1" | "true"));
+    match (&ctx.method, t.name.is_some()) {
+        (&Method::GET, false) if watching => "watch",
+        (&Method::GET, false) => "list",
+        (&Method::GET, true) => "get",
+        (&Method::POST, _) => "create",
+        (&Method::PUT, _) => "update",
+        (&Method::PATCH, _) => "patch",
+        (&Method::DELETE, true) => "delete",
+        (&Method::DELETE, false) => "deletecollection",
+        _ => "",
+    }
+}
+
+/// Runs an object request from a client, after the faults injected for it.
+async fn with_faults(cluster: &Arc<Cluster>, t: Target, ctx: &Arc<Ctx>) -> ApiResult<Response> {
+    let verb = verb_of(ctx, &t);
+    let verdict = cluster.faults.judge(
+        verb,
+        &t.resource,
+        t.namespace.as_deref().unwrap_or(""),
+        t.name.as_deref().unwrap_or(""),
+    );
+    if !verdict.delay.is_zero() {
+        tokio::time::sleep(verdict.delay).await;
+    }
+    if let Some(e) = verdict.error {
+        let pt = (verb == "patch").then(|| objects::patch_kind(ctx.header(header::CONTENT_TYPE)));
+        audit(cluster, ctx, &t, verb, pt, e.code);
+        let mut r = e.into_response();
+        if let Some(secs) = verdict.retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Ok(r);
+    }
+    let ctx = match verdict.drop_watch {
+        Some(d) => Arc::new(Ctx {
+            method: ctx.method.clone(),
+            query: ctx.query.clone(),
+            headers: ctx.headers.clone(),
+            body: ctx.body.clone(),
+            drop_watch: Some(d),
+        }),
+        None => ctx.clone(),
+    };
+    objects::dispatch(cluster, t, ctx).await
 }
 
 fn aggregated_media(ctx: &Ctx) -> Option<(&'static str, &'static str)> {

@@ -30,7 +30,7 @@ pub async fn dispatch(cluster: &Arc<Cluster>, t: Target, ctx: Arc<Ctx>) -> ApiRe
         .map_err(|e| ApiError::internal(format!("request task failed: {e}")))?
 }
 
-fn dispatch_sync(cluster: &Arc<Cluster>, t: Target, ctx: &Ctx) -> ApiResult<Response> {
+pub(crate) fn dispatch_sync(cluster: &Arc<Cluster>, t: Target, ctx: &Ctx) -> ApiResult<Response> {
     let def = cluster
         .registry
         .find(&t.group, &t.version, &t.resource)
@@ -734,10 +734,10 @@ pub(crate) fn rv_precondition(
 /// After a write that leaves a deleting object without finalizers, it is gone.
 fn finalize(def: &ResourceDef, obj: Value) -> Outcome {
     let deleting = obj["metadata"]["deletionTimestamp"].is_string();
-    let finalizers = obj["metadata"]["finalizers"]
-        .as_array()
-        .is_some_and(|f| !f.is_empty());
-    let _ = def;
+    let some = |v: &Value| v.as_array().is_some_and(|f| !f.is_empty());
+    // A namespace also waits for the finalizers in its spec (`kubernetes`: its content).
+    let finalizers = some(&obj["metadata"]["finalizers"])
+        || (is_namespace(def) && some(&obj["spec"]["finalizers"]));
     if deleting && !finalizers {
         Outcome::Delete
     } else {
@@ -938,6 +938,37 @@ fn patch_object(
     ))
 }
 
+/// How dependents of a deleted object are treated: `Background` (deleted after it),
+/// `Foreground` (deleted before it) or `Orphan` (released).
+fn propagation(ctx: &Ctx, opts: &Value) -> ApiResult<&'static str> {
+    let asked = ctx
+        .param("propagationPolicy")
+        .or_else(|| opts["propagationPolicy"].as_str())
+        .map(str::to_owned);
+    let orphan = ctx.param("orphanDependents").map(|v| v == "true")
+        .or_else(|| opts["orphanDependents"].as_bool());
+    match (asked.as_deref(), orphan) {
+        (Some("Background"), _) => Ok("Background"),
+        (Some("Foreground"), _) => Ok("Foreground"),
+        (Some("Orphan"), _) => Ok("Orphan"),
+        (Some(other), _) if !other.is_empty() => Err(ApiError::invalid(
+            "",
+            "DeleteOptions",
+            "",
+            &[(
+                "propagationPolicy".into(),
+                format!("Unsupported value: \"{other}\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\""),
+            )],
+        )),
+        (_, Some(true)) => Ok("Orphan"),
+        _ => Ok("Background"),
+    }
+}
+
+fn is_namespace(def: &ResourceDef) -> bool {
+    def.group.is_empty() && def.plural == "namespaces"
+}
+
 /// Deletes one object (or marks it deleting while finalizers remain); returns the object.
 fn delete_one(
     cluster: &Cluster,
@@ -948,6 +979,7 @@ fn delete_one(
 ) -> ApiResult<Option<(Value, bool)>> {
     let dry = ctx.dry_run();
     let now = util::now();
+    let policy = propagation(ctx, opts)?;
     let mut gone = false;
     let out = cluster.store.mutate(k, dry, |cur| {
         let Some(cur) = cur else {
@@ -967,15 +999,43 @@ fn delete_one(
                     cur["metadata"]["resourceVersion"].as_str().unwrap_or("")
                 )));
             }
-        let has_finalizers = cur["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
-        if has_finalizers {
-            if cur["metadata"]["deletionTimestamp"].is_string() {
+        let deleting = cur["metadata"]["deletionTimestamp"].is_string();
+        if is_namespace(def) {
+            // A namespace terminates: the namespace controller empties it, then it goes.
+            if deleting {
                 return Ok(Outcome::Keep);
             }
             let mut obj = cur;
             let meta = util::meta_mut(&mut obj);
             meta.insert("deletionTimestamp".into(), json!(now));
             meta.insert("deletionGracePeriodSeconds".into(), json!(0));
+            obj["status"]["phase"] = json!("Terminating");
+            return Ok(Outcome::Put(obj));
+        }
+        let mut finalizers: Vec<Value> = cur["metadata"]["finalizers"].as_array().cloned().unwrap_or_default();
+        let wanted = match policy {
+            "Foreground" => Some("foregroundDeletion"),
+            "Orphan" => Some("orphan"),
+            _ => None,
+        };
+        let mut added = false;
+        if let Some(f) = wanted
+            && !finalizers.iter().any(|x| x == f)
+        {
+            finalizers.push(json!(f));
+            added = true;
+        }
+        if !finalizers.is_empty() {
+            if deleting && !added {
+                return Ok(Outcome::Keep);
+            }
+            let mut obj = cur;
+            let meta = util::meta_mut(&mut obj);
+            if !deleting {
+                meta.insert("deletionTimestamp".into(), json!(now));
+                meta.insert("deletionGracePeriodSeconds".into(), json!(0));
+            }
+            meta.insert("finalizers".into(), Value::Array(finalizers));
             return Ok(Outcome::Put(obj));
         }
         gone = true;
@@ -994,12 +1054,6 @@ fn delete(cluster: &Cluster, def: &ResourceDef, t: &Target, ctx: &Ctx) -> ApiRes
     let opts: Value = serde_json::from_slice(&ctx.body).unwrap_or(Value::Null);
     let k = key(def, t, &name);
     let dry = ctx.dry_run();
-    if def.group.is_empty() && def.plural == "namespaces" && !dry {
-        if cluster.store.get(&k)?.is_none() {
-            return Err(ApiError::not_found("", "namespaces", &name));
-        }
-        delete_namespace_content(cluster, &name, ctx)?;
-    }
     let (obj, gone) = delete_one(cluster, def, &k, ctx, &opts)?
         .ok_or_else(|| ApiError::not_found(&def.group, &def.plural, &name))?;
     if gone
@@ -1020,36 +1074,6 @@ fn delete(cluster: &Cluster, def: &ResourceDef, t: &Target, ctx: &Ctx) -> ApiRes
     Ok(json_response(code, &present(def, obj)))
 }
 
-/// Removes every namespaced object of a namespace (the namespace controller's job, done at once).
-fn delete_namespace_content(cluster: &Cluster, ns: &str, ctx: &Ctx) -> ApiResult<()> {
-    let mut seen = std::collections::BTreeSet::new();
-    for def in cluster.registry.all() {
-        if !def.namespaced || !seen.insert((def.group.clone(), def.plural.clone())) {
-            continue;
-        }
-        let (objs, _) = cluster
-            .store
-            .list(&def.group, &def.plural, Some(ns), None)?;
-        for o in objs {
-            let k = Key {
-                group: def.group.clone(),
-                resource: def.plural.clone(),
-                namespace: ns.to_owned(),
-                name: util::meta_str(&o, "name").unwrap_or("").to_owned(),
-            };
-            // Finalizers on content are ignored here: the namespace goes at once.
-            cluster.store.mutate(&k, ctx.dry_run(), |cur| {
-                Ok(if cur.is_some() {
-                    Outcome::Delete
-                } else {
-                    Outcome::Keep
-                })
-            })?;
-        }
-    }
-    Ok(())
-}
-
 fn delete_collection(
     cluster: &Cluster,
     def: &ResourceDef,
@@ -1063,6 +1087,7 @@ fn delete_collection(
         query: page_ctx_query,
         headers: ctx.headers.clone(),
         body: ctx.body.clone(),
+        drop_watch: None,
     };
     let (items, rv, _) = read_page(cluster, def, t, &page_ctx)?;
     let opts: Value = serde_json::from_slice(&ctx.body).unwrap_or(Value::Null);

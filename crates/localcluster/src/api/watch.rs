@@ -58,6 +58,12 @@ struct WatchState {
     shutdown: tokio::sync::watch::Receiver<bool>,
     table: bool,
     cluster: Arc<Cluster>,
+    /// Changes when a test cuts every open watch.
+    drops: tokio::sync::watch::Receiver<u64>,
+    /// When an injected fault cuts this stream.
+    cut_at: Option<Instant>,
+    /// The stream has been cut.
+    cut: bool,
 }
 
 fn event_json(def: &ResourceDef, kind: &str, mut obj: Value, table: bool) -> Value {
@@ -180,6 +186,9 @@ pub fn watch(
         shutdown: cluster.shutdown.clone(),
         table,
         cluster: cluster.clone(),
+        drops: cluster.faults.drop_signal(),
+        cut_at: ctx.drop_watch.map(|d| now + d),
+        cut: false,
     };
     let stream = futures_util::stream::unfold(state, next_chunk);
     let mut resp = (StatusCode::OK, Body::from_stream(stream)).into_response();
@@ -194,8 +203,20 @@ pub fn watch(
     Ok(resp)
 }
 
+fn cut(mut s: WatchState) -> Option<(Result<Bytes, std::io::Error>, WatchState)> {
+    // An error ends the response body mid-stream: the client sees a broken connection.
+    s.cut = true;
+    Some((Err(std::io::Error::other("watch stream cut by an injected fault")), s))
+}
+
 async fn next_chunk(mut s: WatchState) -> Option<(Result<Bytes, std::io::Error>, WatchState)> {
+    if s.cut {
+        return None;
+    }
     loop {
+        if s.cut_at.is_some_and(|at| Instant::now() >= at) {
+            return cut(s);
+        }
         if let Some(v) = s.queue.pop_front() {
             return Some((Ok(line(&v)), s));
         }
@@ -203,11 +224,14 @@ async fn next_chunk(mut s: WatchState) -> Option<(Result<Bytes, std::io::Error>,
             return None;
         }
         let live = s.live.as_mut()?;
-        let bookmark_at = if s.bookmarks {
+        let mut bookmark_at = if s.bookmarks {
             s.next_bookmark
         } else {
             s.deadline
         };
+        if let Some(at) = s.cut_at {
+            bookmark_at = bookmark_at.min(at);
+        }
         tokio::select! {
             r = live.recv() => match r {
                 Ok(e) => {
@@ -219,7 +243,11 @@ async fn next_chunk(mut s: WatchState) -> Option<(Result<Bytes, std::io::Error>,
                 // A watcher that fell behind the broadcast buffer is closed; clients rewatch.
                 Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return None,
             },
+            _ = s.drops.changed() => return cut(s),
             _ = tokio::time::sleep_until(bookmark_at) => {
+                if s.cut_at.is_some_and(|at| Instant::now() >= at) {
+                    return cut(s);
+                }
                 if Instant::now() >= s.deadline {
                     return None;
                 }

@@ -65,7 +65,11 @@ fn malformed_oversized_and_unknown_input_is_refused() {
 
 #[test]
 fn status_and_scale_subresources() {
-    let env = Env::new();
+    // Without controllers, so only the test writes status.
+    let env = Env::with(trellis_localcluster::ServeOptions {
+        simulate: false,
+        ..Default::default()
+    });
     let f = env.write("d.yaml", DEPLOYMENT);
     assert!(env.apply_file(&f, &[]).status.success());
     env.ok(&[

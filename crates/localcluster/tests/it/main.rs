@@ -3,7 +3,9 @@
 
 mod api;
 mod crd;
+mod gc;
 mod input;
 mod ssa;
 mod support;
 mod watch;
+mod workloads;

@@ -51,16 +51,29 @@ pub(crate) fn merge_into(dst: &MapRef, src: &MapRef, overwrite: bool, depth: usi
     }
 }
 
-/// copystructure's deep copy.
+/// copystructure's deep copy. A map that contains itself (only maps can
+/// close a cycle) is shared at the point where the cycle closes.
 pub(crate) fn deep_copy(v: &Value) -> Value {
+    deep_copy_on(v, &mut Vec::new())
+}
+
+fn deep_copy_on(v: &Value, path: &mut Vec<MapRef>) -> Value {
     match v {
-        Value::List(l) => Value::list(l.iter().map(deep_copy).collect()),
-        Value::Map(m) => Value::map(
-            m.read()
-                .iter()
-                .map(|(k, x)| (k.clone(), deep_copy(x)))
-                .collect(),
-        ),
+        Value::List(l) => Value::list(l.iter().map(|x| deep_copy_on(x, path)).collect()),
+        Value::Map(m) => {
+            if path.iter().any(|p| p.ptr_eq(m)) {
+                return v.clone();
+            }
+            path.push(m.clone());
+            let entries = m.snapshot();
+            let mut out = Map::new();
+            for (k, x) in entries {
+                let c = deep_copy_on(&x, path);
+                out.insert(k, c);
+            }
+            path.pop();
+            Value::map(out)
+        }
         other => other.clone(),
     }
 }

@@ -287,6 +287,7 @@ fn hostile_templates_fail_cleanly() {
         "{{ until 1000000000 | len }}",
         r#"{{ printf "%*d" 100000000 1 }}"#,
         r#"{{ $d := dict }}{{ $_ := set $d "self" $d }}{{ toJson $d }}{{ $d }}{{ deepCopy $d | len }}"#,
+        r#"{{ $d := dict }}{{ $_ := set $d "self" $d }}{{ merge $d $d }}{{ mergeOverwrite (dict) $d | len }}"#,
     ] {
         t.parse("t", src).unwrap();
         let _ = t.execute("t", &Value::Nil);

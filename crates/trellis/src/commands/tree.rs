@@ -61,7 +61,7 @@ pub fn format_tree(nodes: &[AppNode], color: bool) -> String {
     let mut out = String::new();
     let (mut apps, mut resources, mut failed) = (0usize, 0usize, 0usize);
     for node in nodes {
-        write_node(&mut out, node, "", None, color);
+        write_node(&mut out, node, "", None, None, color);
         for (_, n) in node.walk() {
             apps += 1;
             resources += n.manifests.len();
@@ -81,7 +81,17 @@ pub fn format_tree(nodes: &[AppNode], color: bool) -> String {
     out
 }
 
-fn write_node(out: &mut String, node: &AppNode, prefix: &str, last: Option<bool>, color: bool) {
+/// Writes one node and its subtree. A source in the same repository as the
+/// parent's first source is shown by path alone, so the tree reads as a
+/// layout of one repository and only a different repository stands out.
+fn write_node(
+    out: &mut String,
+    node: &AppNode,
+    prefix: &str,
+    last: Option<bool>,
+    parent_repo: Option<&str>,
+    color: bool,
+) {
     let (branch, child_prefix) = match last {
         None => (String::new(), String::new()),
         Some(true) => (format!("{prefix}└── "), format!("{prefix}    ")),
@@ -97,7 +107,11 @@ fn write_node(out: &mut String, node: &AppNode, prefix: &str, last: Option<bool>
                 None => "local".to_string(),
             };
             let path = if s.path.is_empty() { "." } else { &s.path };
-            format!("{} {path} @ {at}", s.repo_url)
+            if parent_repo == Some(s.repo_url.as_str()) {
+                format!("{path} @ {at}")
+            } else {
+                format!("{} {path} @ {at}", s.repo_url)
+            }
         })
         .collect();
     if !sources.is_empty() {
@@ -124,7 +138,8 @@ fn write_node(out: &mut String, node: &AppNode, prefix: &str, last: Option<bool>
     out.push('\n');
     for (i, child) in node.children.iter().enumerate() {
         let is_last = i + 1 == node.children.len();
-        write_node(out, child, &child_prefix, Some(is_last), color);
+        let repo = node.sources.first().map(|s| s.repo_url.as_str());
+        write_node(out, child, &child_prefix, Some(is_last), repo, color);
     }
 }
 

@@ -12,13 +12,13 @@ fn tree_of_the_example_repository() {
     let expected_lines = [
         format!("trellis/root  {INFRA_URL} apps @ {short}  3 Application"),
         format!(
-            "├── trellis/platform  {INFRA_URL} platform @ {short}  1 ClusterRole, 1 ClusterRoleBinding, 4 Namespace, 1 ServiceAccount"
+            "├── trellis/platform  platform @ {short}  1 ClusterRole, 1 ClusterRoleBinding, 4 Namespace, 1 ServiceAccount"
         ),
         format!(
-            "│   ├── trellis/billing-production  {INFRA_URL} services/billing/production @ {short}  1 ConfigMap, 1 Deployment, 1 Job, 1 Service, 1 ServiceAccount"
+            "│   ├── trellis/billing-production  services/billing/production @ {short}  1 ConfigMap, 1 Deployment, 1 Job, 1 Service, 1 ServiceAccount"
         ),
         format!(
-            "    └── trellis/web-staging  {INFRA_URL} services/web/staging @ {short}  1 ConfigMap, 1 Deployment, 1 Ingress, 1 Service"
+            "    └── trellis/web-staging  services/web/staging @ {short}  1 ConfigMap, 1 Deployment, 1 Ingress, 1 Service"
         ),
     ];
     for line in &expected_lines {

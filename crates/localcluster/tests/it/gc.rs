@@ -1,0 +1,112 @@
+//! Garbage collection by ownerReferences (background, foreground, orphan) and namespace
+//! termination, driven by kubectl.
+
+use serde_json::Value;
+
+use crate::support::{DEPLOYMENT, Env, eventually};
+
+fn count(env: &Env, args: &[&str]) -> usize {
+    let mut a = args.to_vec();
+    a.extend(["-o", "name"]);
+    env.ok(&a).lines().filter(|l| !l.trim().is_empty()).count()
+}
+
+fn running_deployment(env: &Env) {
+    let f = env.write("d.yaml", DEPLOYMENT);
+    assert!(env.apply_file(&f, &[]).status.success());
+    env.ok(&["rollout", "status", "deployment/web", "--timeout=2s"]);
+    assert_eq!(count(env, &["get", "pods"]), 2);
+}
+
+#[test]
+fn deleting_a_deployment_collects_replica_sets_and_pods() {
+    let env = Env::new();
+    running_deployment(&env);
+    // kubectl's default: background propagation.
+    env.ok(&["delete", "deployment", "web", "--timeout=2s"]);
+    eventually(|| (count(&env, &["get", "replicasets,pods"]) == 0).then_some(()));
+    let gc: Vec<_> = env
+        .audit()
+        .entries()
+        .into_iter()
+        .filter(|e| e.internal() && e.verb == "delete" && e.resource == "replicasets")
+        .collect();
+    assert_eq!(gc.len(), 1, "{gc:?}");
+}
+
+#[test]
+fn foreground_deletion_waits_for_dependents() {
+    let env = Env::new();
+    running_deployment(&env);
+    // kubectl waits until the deployment is gone, which is only after its dependents.
+    env.ok(&["delete", "deployment", "web", "--cascade=foreground", "--timeout=2s"]);
+    assert_eq!(count(&env, &["get", "deployments,replicasets,pods"]), 0);
+
+    // A blocking dependent with a finalizer holds its owner in foreground deletion.
+    let f = env.write(
+        "owner.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: owner}\n",
+    );
+    env.ok(&["create", "-f", f.to_str().unwrap()]);
+    let uid = env.json(&["get", "cm", "owner"])["metadata"]["uid"].as_str().unwrap().to_owned();
+    let dep = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dep\n  finalizers: [example.com/hold]\n  ownerReferences: [{{apiVersion: v1, kind: ConfigMap, name: owner, uid: {uid}, blockOwnerDeletion: true}}]\n"
+    );
+    let f = env.write("dep.yaml", &dep);
+    env.ok(&["create", "-f", f.to_str().unwrap()]);
+    env.ok(&["delete", "cm", "owner", "--cascade=foreground", "--wait=false"]);
+    let owner = env.json(&["get", "cm", "owner"]);
+    assert!(owner["metadata"]["deletionTimestamp"].is_string());
+    assert_eq!(owner["metadata"]["finalizers"][0], "foregroundDeletion");
+    eventually(|| {
+        env.json(&["get", "cm", "dep"])["metadata"]["deletionTimestamp"]
+            .is_string()
+            .then_some(())
+    });
+    env.ok(&["patch", "cm", "dep", "--type=merge", "-p", r#"{"metadata":{"finalizers":null}}"#]);
+    env.ok(&["wait", "--for=delete", "cm/owner", "--timeout=2s"]);
+}
+
+#[test]
+fn orphan_deletion_releases_dependents() {
+    let env = Env::new();
+    running_deployment(&env);
+    env.ok(&["delete", "deployment", "web", "--cascade=orphan", "--timeout=2s"]);
+    let rs = env.json(&["get", "replicasets"]);
+    let rs: &Value = &rs["items"][0];
+    assert!(rs["metadata"]["ownerReferences"].is_null(), "{rs}");
+    assert_eq!(count(&env, &["get", "pods"]), 2);
+    // The released ReplicaSet still owns its pods.
+    let name = rs["metadata"]["name"].as_str().unwrap();
+    env.ok(&["delete", "rs", name, "--timeout=2s"]);
+    eventually(|| (count(&env, &["get", "pods"]) == 0).then_some(()));
+}
+
+#[test]
+fn deleting_a_namespace_terminates_it_until_its_content_is_gone() {
+    let env = Env::new();
+    env.ok(&["create", "namespace", "team"]);
+    let f = env.write("d.yaml", DEPLOYMENT);
+    assert!(env.apply_file(&f, &["-n", "team"]).status.success());
+    env.ok(&["rollout", "status", "deployment/web", "-n", "team", "--timeout=2s"]);
+    let f = env.write(
+        "held.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: held, namespace: team, finalizers: [example.com/hold]}\n",
+    );
+    env.ok(&["create", "-f", f.to_str().unwrap()]);
+    env.ok(&["delete", "namespace", "team", "--wait=false"]);
+    let ns = env.json(&["get", "namespace", "team"]);
+    assert_eq!(ns["status"]["phase"], "Terminating");
+    assert!(ns["metadata"]["deletionTimestamp"].is_string());
+    assert_eq!(ns["spec"]["finalizers"][0], "kubernetes");
+    // Everything without a finalizer goes; the held object keeps the namespace.
+    eventually(|| (count(&env, &["get", "deployments,replicasets,pods", "-n", "team"]) == 0).then_some(()));
+    eventually(|| {
+        let ns = env.json(&["get", "namespace", "team"]);
+        (ns["status"]["conditions"][0]["reason"] == "SomeResourcesRemain").then_some(())
+    });
+    let e = env.fails(&["create", "configmap", "new", "-n", "team", "--dry-run=server", "-o", "name"]);
+    assert!(e.contains("being terminated") || e.contains("Forbidden") || e.contains("forbidden"), "{e}");
+    env.ok(&["patch", "cm", "held", "-n", "team", "--type=merge", "-p", r#"{"metadata":{"finalizers":null}}"#]);
+    env.ok(&["wait", "--for=delete", "namespace/team", "--timeout=2s"]);
+}
