@@ -9,5 +9,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod diff;
+pub mod health;
 pub mod normalize;
+pub mod plan;
 pub mod tracking;

@@ -373,7 +373,7 @@ mod tests {
             ..Default::default()
         }])
         .unwrap();
-        let mut desired = json!({"spec": {"replicas": 1, "paused": false,
+        let mut desired = json!({"metadata": {}, "spec": {"replicas": 1, "paused": false,
             "template": {"spec": {"containers": [{"name": "app"}, {"name": "sidecar"}]}}}});
         let mut live = json!({"metadata": {"managedFields": [
                 {"manager": "hpa", "fieldsV1": {"f:spec": {"f:paused": {}}}}]},
@@ -382,7 +382,7 @@ mod tests {
         rules.apply(&key(), Some(&mut desired), Some(&mut live));
         strip_server_fields(&mut live);
         assert_eq!(desired, live);
-        assert_eq!(desired, json!({"spec": {"template": {"spec": {"containers": [{"name": "app"}]}}}}));
+        assert_eq!(desired, json!({"metadata": {}, "spec": {"template": {"spec": {"containers": [{"name": "app"}]}}}}));
     }
 
     #[test]

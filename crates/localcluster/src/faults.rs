@@ -299,11 +299,29 @@ mod tests {
     #[test]
     fn counted_rules_fire_exactly_n_times_and_retire() {
         let f = Faults::default();
-        f.add(FaultRule::new(FaultAction::Error(500)).verbs(&["create"]).times(2));
+        f.add(
+            FaultRule::new(FaultAction::Error(500))
+                .verbs(&["create"])
+                .times(2),
+        );
         assert!(f.judge("get", "configmaps", "default", "a").error.is_none());
-        assert_eq!(f.judge("create", "configmaps", "default", "a").error.map(|e| e.code), Some(500));
-        assert_eq!(f.judge("create", "secrets", "default", "a").error.map(|e| e.code), Some(500));
-        assert!(f.judge("create", "configmaps", "default", "a").error.is_none());
+        assert_eq!(
+            f.judge("create", "configmaps", "default", "a")
+                .error
+                .map(|e| e.code),
+            Some(500)
+        );
+        assert_eq!(
+            f.judge("create", "secrets", "default", "a")
+                .error
+                .map(|e| e.code),
+            Some(500)
+        );
+        assert!(
+            f.judge("create", "configmaps", "default", "a")
+                .error
+                .is_none()
+        );
         assert!(f.rules().is_empty());
         assert_eq!(f.injected(), 2);
     }

@@ -47,5 +47,5 @@ mod schema_gen;
 pub use audit::{AuditEntry, AuditLog};
 pub use defaults::AdmissionRule;
 pub use faults::{FaultAction, FaultId, FaultRule, Faults};
-pub use sim::SimulationOptions;
 pub use server::{Error, RunningCluster, ServeOptions, serve_blocking, start};
+pub use sim::SimulationOptions;

@@ -72,6 +72,9 @@ pub struct ResourceDef {
     pub schema: SchemaSource,
     /// Printer columns (CustomResourceDefinitions only).
     pub printer_columns: Vec<PrinterColumn>,
+    /// The version's `openAPIV3Schema` as declared (CustomResourceDefinitions only), for value
+    /// validations the compact schema does not keep.
+    pub custom_schema: Option<Arc<Value>>,
 }
 
 impl ResourceDef {
@@ -317,6 +320,7 @@ impl Registry {
                         }),
                         schema: SchemaSource::Builtin(r.definition.clone()),
                         printer_columns: Vec::new(),
+                        custom_schema: None,
                     })
                 })
                 .collect();
@@ -488,6 +492,9 @@ pub fn crd_defs(crd: &Value) -> Vec<ResourceDef> {
                 );
                 Arc::new(root)
             })),
+            custom_schema: v["schema"]["openAPIV3Schema"]
+                .is_object()
+                .then(|| Arc::new(v["schema"]["openAPIV3Schema"].clone())),
             printer_columns: v["additionalPrinterColumns"]
                 .as_array()
                 .into_iter()

@@ -17,18 +17,21 @@ pub(crate) fn builtins() -> FuncMap {
 
     for name in ["and", "or"] {
         let want = name == "or";
-        let mut f = Function::new(var1(), move |a: &[Value]| {
-            // Only reached when called outside a template; templates short-circuit.
-            let mut last = Value::Nil;
-            for v in a {
-                if v.truthy() == want {
-                    return Ok(v.clone());
+        // Templates short-circuit these; the body serves calls from outside.
+        let f = Function::with_special(
+            var1(),
+            move |_: &mut crate::CallContext<'_>, a: &[Value]| {
+                let mut last = Value::Nil;
+                for v in a {
+                    if v.truthy() == want {
+                        return Ok(v.clone());
+                    }
+                    last = v.clone();
                 }
-                last = v.clone();
-            }
-            Ok(last)
-        });
-        f.special = Special::AndOr;
+                Ok(last)
+            },
+            Special::AndOr,
+        );
         m.insert(name, f);
     }
     m.add("not", any1(), |a| Ok(Value::Bool(!a[0].truthy())));
@@ -50,7 +53,9 @@ pub(crate) fn builtins() -> FuncMap {
     m.add("urlquery", var0(), |a| {
         Ok(Value::from(query_escape(&eval_args(a))))
     });
-    let mut call = Function::with_context(var1(), |ctx, a| match &a[0] {
+    let call = Function::with_special(
+        var1(),
+        |ctx: &mut crate::CallContext<'_>, a: &[Value]| match &a[0] {
         Value::Func(f) => {
             let set = ctx.templates().clone();
             f.call_plain(&set, "fn", &a[1..])
@@ -61,8 +66,9 @@ pub(crate) fn builtins() -> FuncMap {
             other.to_go_string(),
             other.type_name()
         ))),
-    });
-    call.special = Special::Call;
+    },
+        Special::Call,
+    );
     m.insert("call", call);
     m.add("eq", var1(), |a| eq(&a[0], &a[1..]).map(Value::Bool));
     m.add("ne", any2(), |a| {

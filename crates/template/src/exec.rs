@@ -194,7 +194,7 @@ pub(crate) fn call_detached(
         depth: 0,
         budget: &mut budget,
     };
-    (f.body)(&mut ctx, args)
+    (f.0.body)(&mut ctx, args)
 }
 
 struct Budget {
@@ -220,7 +220,7 @@ fn run(
     let mut st = State {
         set,
         out,
-        vars: vec![("$".into(), dot.clone())],
+        vars: vec![("$", dot.clone())],
         name: name.to_string(),
         source: tree.source.clone(),
         node: None,
@@ -365,7 +365,7 @@ enum Callee<'v> {
 struct State<'a, 'o> {
     set: &'a Templates,
     out: &'o mut String,
-    vars: Vec<(String, Val)>,
+    vars: Vec<(&'a str, Val)>,
     name: String,
     source: Arc<Source>,
     node: Option<At<'a>>,
@@ -601,7 +601,7 @@ impl<'a> State<'a, '_> {
             Some(p) => self.eval_pipeline(dot, p)?,
             None => Val::invalid(),
         };
-        let saved_vars = std::mem::replace(&mut self.vars, vec![("$".into(), new_dot.clone())]);
+        let saved_vars = std::mem::replace(&mut self.vars, vec![("$", new_dot.clone())]);
         let saved_name = std::mem::replace(&mut self.name, name.to_string());
         let saved_source = std::mem::replace(&mut self.source, tree.source.clone());
         self.depth += 1;
@@ -615,7 +615,7 @@ impl<'a> State<'a, '_> {
 
     fn var_value(&self, name: &str) -> R<Val> {
         for (n, v) in self.vars.iter().rev() {
-            if n == name {
+            if *n == name {
                 return Ok(v.clone());
             }
         }
@@ -624,7 +624,7 @@ impl<'a> State<'a, '_> {
 
     fn set_var(&mut self, name: &str, v: Val) -> R<()> {
         for (n, slot) in self.vars.iter_mut().rev() {
-            if n == name {
+            if *n == name {
                 *slot = v;
                 return Ok(());
             }
@@ -644,7 +644,7 @@ impl<'a> State<'a, '_> {
             if pipe.is_assign {
                 self.set_var(name, value.clone())?;
             } else {
-                self.vars.push((name.clone(), value.clone()));
+                self.vars.push((name.as_str(), value.clone()));
             }
         }
         Ok(value)
@@ -788,10 +788,10 @@ impl<'a> State<'a, '_> {
             }
             return Ok(Val::invalid());
         };
-        let typ = recv.type_name().to_string();
+        let typ = || recv.type_name().to_string();
         let has_args = args.is_some_and(|a| a.len() > 1) || final_.is_some();
         match rv {
-            Value::Nil => self.errorf(format!("nil pointer evaluating {typ}.{name}")),
+            Value::Nil => self.errorf(format!("nil pointer evaluating {}.{name}", typ())),
             Value::Object(o) => {
                 if o.has_method(name) {
                     let o = o.clone();
@@ -813,7 +813,7 @@ impl<'a> State<'a, '_> {
                         }
                         Ok(Val::plain(Some(v)))
                     }
-                    None => self.errorf(format!("can't evaluate field {name} in type {typ}")),
+                    None => self.errorf(format!("can't evaluate field {name} in type {}", typ())),
                 }
             }
             Value::Map(m) => {
@@ -831,7 +831,7 @@ impl<'a> State<'a, '_> {
                     },
                 }
             }
-            _ => self.errorf(format!("can't evaluate field {name} in type {typ}")),
+            _ => self.errorf(format!("can't evaluate field {name} in type {}", typ())),
         }
     }
 
@@ -845,11 +845,12 @@ impl<'a> State<'a, '_> {
         final_: Option<Val>,
     ) -> R<Val> {
         self.at(At::Arg(ident));
-        let Some(f) = self.set.funcs.get(name) else {
+        // The set outlives this state, so the function needs no clone.
+        let set: &'a Templates = self.set;
+        let Some(f) = set.funcs.get(name) else {
             return self.errorf(format!("{} is not a defined function", gofmt::quote(name)));
         };
-        let f = f.clone();
-        self.eval_call(dot, Callee::Func(&f), cmd, name, args, final_)
+        self.eval_call(dot, Callee::Func(f), cmd, name, args, final_)
     }
 
     fn eval_call(
@@ -892,7 +893,7 @@ impl<'a> State<'a, '_> {
         }
         // Short-circuit and/or: evaluate lazily, return the deciding operand.
         if let Callee::Func(f) = &callee
-            && f.special == crate::funcs::Special::Call
+            && f.0.special == crate::funcs::Special::Call
             && let Some(first) = args.first()
         {
             // Go's `call`: errors name the callee by its source form.
@@ -914,7 +915,7 @@ impl<'a> State<'a, '_> {
                             depth: self.depth,
                             budget: self.budget,
                         };
-                        (g.body)(&mut ctx, &argv)
+                        (g.0.body)(&mut ctx, &argv)
                     }
                     Err(e) => Err(e),
                 },
@@ -931,7 +932,7 @@ impl<'a> State<'a, '_> {
             };
         }
         if let Callee::Func(f) = &callee
-            && f.special == crate::funcs::Special::AndOr
+            && f.0.special == crate::funcs::Special::AndOr
         {
             let want = name == "or";
             let mut v = Value::Nil;
@@ -961,7 +962,7 @@ impl<'a> State<'a, '_> {
                     depth: self.depth,
                     budget: self.budget,
                 };
-                (f.body)(&mut ctx, &argv)
+                (f.0.body)(&mut ctx, &argv)
             }
             Callee::Method(o) => o.call_method(name, &argv).map_err(FuncError::Call),
         };

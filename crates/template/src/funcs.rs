@@ -8,6 +8,7 @@
 //! receives arguments already validated.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use crate::exec::CallContext;
@@ -120,11 +121,13 @@ pub(crate) enum Special {
     Call,
 }
 
-/// A callable template function with its Go signature.
+/// A callable template function with its Go signature (cheap to clone).
 #[derive(Clone)]
-pub struct Function {
-    pub(crate) body: Arc<FnBody>,
-    pub(crate) sig: Arc<Sig>,
+pub struct Function(pub(crate) Arc<FnInner>);
+
+pub(crate) struct FnInner {
+    pub(crate) body: Box<FnBody>,
+    pub(crate) sig: Sig,
     /// Builtins the executor treats specially, as Go does.
     pub(crate) special: Special,
 }
@@ -135,11 +138,7 @@ impl Function {
     where
         F: Fn(&[Value]) -> Result<Value, FuncError> + Send + Sync + 'static,
     {
-        Function {
-            body: Arc::new(move |_: &mut CallContext<'_>, a: &[Value]| f(a)),
-            sig: Arc::new(sig),
-            special: Special::None,
-        }
+        Function::with_special(sig, move |_: &mut CallContext<'_>, a: &[Value]| f(a), Special::None)
     }
 
     /// A function that also reaches the running execution (to run named
@@ -148,29 +147,45 @@ impl Function {
     where
         F: Fn(&mut CallContext<'_>, &[Value]) -> Result<Value, FuncError> + Send + Sync + 'static,
     {
-        Function {
-            body: Arc::new(f),
-            sig: Arc::new(sig),
-            special: Special::None,
-        }
+        Function::with_special(sig, f, Special::None)
+    }
+
+    pub(crate) fn with_special<F>(sig: Sig, f: F, special: Special) -> Function
+    where
+        F: Fn(&mut CallContext<'_>, &[Value]) -> Result<Value, FuncError> + Send + Sync + 'static,
+    {
+        Function(Arc::new(FnInner {
+            body: Box::new(f),
+            sig,
+            special,
+        }))
     }
 
     /// The function's signature.
     pub fn sig(&self) -> &Sig {
-        &self.sig
+        &self.0.sig
     }
 
     /// Calls the function outside a template (e.g. from another function),
     /// checking arguments as Go's `call` builtin does; `name` is used in errors.
-    pub fn call_plain(&self, set: &crate::Templates, name: &str, args: &[Value]) -> Result<Value, FuncError> {
+    pub fn call_plain(
+        &self,
+        set: &crate::Templates,
+        name: &str,
+        args: &[Value],
+    ) -> Result<Value, FuncError> {
         let args = self.check_call_args(name, args)?;
         crate::exec::call_detached(set, self, &args)
     }
 
     /// Go's `call` argument checks: count, then each value against its
     /// parameter type (integers convert between int and int64).
-    pub(crate) fn check_call_args(&self, name: &str, args: &[Value]) -> Result<Vec<Value>, FuncError> {
-        let sig = &self.sig;
+    pub(crate) fn check_call_args(
+        &self,
+        name: &str,
+        args: &[Value],
+    ) -> Result<Vec<Value>, FuncError> {
+        let sig = &self.0.sig;
         let fixed = sig.params.len();
         if sig.variadic.is_some() {
             if args.len() < fixed {
@@ -180,7 +195,10 @@ impl Function {
                 )));
             }
         } else if args.len() != fixed {
-            return Err(FuncError::Call(format!("wrong number of args for {name}: got {} want {fixed}", args.len())));
+            return Err(FuncError::Call(format!(
+                "wrong number of args for {name}: got {} want {fixed}",
+                args.len()
+            )));
         }
         let mut out = Vec::with_capacity(args.len());
         for (i, a) in args.iter().enumerate() {
@@ -189,7 +207,10 @@ impl Function {
                 (Ty::Any, v) => v.clone(),
                 (Ty::List | Ty::Map, Value::Nil) => Value::Nil,
                 (_, Value::Nil) => {
-                    return Err(FuncError::Call(format!("arg {i}: value is nil; should be of type {}", ty.go_name())));
+                    return Err(FuncError::Call(format!(
+                        "arg {i}: value is nil; should be of type {}",
+                        ty.go_name()
+                    )));
                 }
                 (Ty::Str, v @ Value::Str(_))
                 | (Ty::Float, v @ Value::Float(_))
@@ -212,10 +233,27 @@ impl Function {
     }
 }
 
+/// A fast hash for short function names (looked up on every call); the
+/// names come from templates, but a collision only costs time, and the
+/// table is built by the host, not by template input.
+#[derive(Default)]
+struct NameHasher(u64);
+
+impl Hasher for NameHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+}
+
 /// Named functions available to templates (Go's `FuncMap`).
 #[derive(Clone, Default)]
 pub struct FuncMap {
-    map: HashMap<String, Function>,
+    map: HashMap<String, Function, BuildHasherDefault<NameHasher>>,
 }
 
 impl FuncMap {

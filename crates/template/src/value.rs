@@ -218,7 +218,7 @@ impl PartialEq for Value {
             (Value::List(a), Value::List(b)) => a == b,
             (Value::Map(a), Value::Map(b)) => a.ptr_eq(b) || *a.read() == *b.read(),
             (Value::Object(a), Value::Object(b)) => Arc::ptr_eq(a, b),
-            (Value::Func(a), Value::Func(b)) => Arc::ptr_eq(&a.body, &b.body),
+            (Value::Func(a), Value::Func(b)) => Arc::ptr_eq(&a.0, &b.0),
             _ => false,
         }
     }
@@ -323,6 +323,12 @@ mod tests {
         assert!(!Value::str("").truthy());
         assert!(!Value::list(vec![]).truthy());
         assert!(Value::list(vec![Value::Nil]).truthy());
+    }
+
+    #[test]
+    fn values_stay_small() {
+        // Values are copied through every pipeline stage.
+        assert!(std::mem::size_of::<Value>() <= 24);
     }
 
     #[test]

@@ -59,6 +59,9 @@ pub enum YamlError {
         /// The tag it carries.
         tag: String,
     },
+    /// The document expands mostly from aliases (an alias bomb).
+    #[error("yaml: document contains excessive aliasing")]
+    ExcessiveAliasing,
     /// A mapping key JSON cannot represent (null, huge integers).
     #[error("unsupported map key: {0}")]
     UnsupportedKey(String),

@@ -59,17 +59,30 @@ pub(crate) fn decode_first_document(text: &str) -> Result<GoValue, YamlError> {
                 return Ok(builder.root.take().unwrap_or(GoValue::Null));
             }
             Event::Alias(id) => {
-                let v = builder.anchors.get(&id).cloned().ok_or(YamlError::Syntax {
+                let (v, size) = builder.anchors.get(&id).ok_or(YamlError::Syntax {
                     line,
                     column: span.start.col() + 1,
                     message: "unknown anchor".into(),
                 })?;
+                // go-yaml's guard against alias bombs: refuse documents whose
+                // nodes come mostly from alias expansion, before copying.
+                builder.alias_count += size;
+                builder.decode_count += size;
+                if builder.alias_count > 100
+                    && builder.decode_count > 1000
+                    && builder.alias_count as f64 / builder.decode_count as f64
+                        > allowed_alias_ratio(builder.decode_count)
+                {
+                    return Err(YamlError::ExcessiveAliasing);
+                }
+                let v = v.clone();
                 builder.push(v, line)?;
             }
             Event::Scalar(value, style, anchor, tag) => {
                 let v = decode_scalar(&value, style, tag.as_deref(), line)?;
+                builder.decode_count += 1;
                 if anchor != 0 {
-                    builder.anchors.insert(anchor, v.clone());
+                    builder.anchors.insert(anchor, (v.clone(), 1));
                 }
                 builder.push(v, line)?;
             }
@@ -85,8 +98,10 @@ pub(crate) fn decode_first_document(text: &str) -> Result<GoValue, YamlError> {
                     Some(Frame::Map(a, entries, _)) => (a, GoValue::Map(entries)),
                     None => (0, GoValue::Null),
                 };
+                builder.decode_count += 1;
                 if anchor != 0 {
-                    builder.anchors.insert(anchor, v.clone());
+                    let size = node_count(&v);
+                    builder.anchors.insert(anchor, (v.clone(), size));
                 }
                 builder.push(v, line)?;
             }
@@ -105,8 +120,40 @@ enum Frame {
 #[derive(Default)]
 struct Builder {
     stack: Vec<Frame>,
-    anchors: HashMap<usize, GoValue>,
+    /// Anchored nodes and their node counts.
+    anchors: HashMap<usize, (GoValue, usize)>,
     root: Option<GoValue>,
+    /// Nodes decoded, counting alias expansions.
+    decode_count: usize,
+    /// Nodes that came from alias expansion.
+    alias_count: usize,
+}
+
+/// go-yaml's allowed share of alias-expanded nodes: 99% for small
+/// documents, falling to 10% between 400k and 4M nodes.
+fn allowed_alias_ratio(decode_count: usize) -> f64 {
+    const LOW: usize = 400_000;
+    const HIGH: usize = 4_000_000;
+    if decode_count <= LOW {
+        0.99
+    } else if decode_count >= HIGH {
+        0.10
+    } else {
+        0.99 - 0.89 * ((decode_count - LOW) as f64 / (HIGH - LOW) as f64)
+    }
+}
+
+fn node_count(v: &GoValue) -> usize {
+    match v {
+        GoValue::Seq(items) => 1 + items.iter().map(node_count).sum::<usize>(),
+        GoValue::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|(k, v)| node_count(k) + node_count(v))
+                .sum::<usize>()
+        }
+        _ => 1,
+    }
 }
 
 impl Builder {
@@ -372,6 +419,18 @@ mod tests {
         let v = read("a: |\n  text");
         let Value::Map(m) = v else { panic!() };
         assert_eq!(m.get("a").unwrap(), Value::str("text"));
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut doc = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            doc.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        assert_eq!(from_yaml_value(&doc), Err(YamlError::ExcessiveAliasing));
     }
 
     #[test]

@@ -511,7 +511,16 @@ impl Normalize<'_> {
                 return Err(ApiError::invalid(&def.group, &def.kind, name, &errs));
             }
             crate::crd::prune(&mut new, root);
+            if let Some(raw) = def.custom_schema.as_deref() {
+                crate::crd::drop_nulls(&mut new, raw);
+            }
             crate::crd::apply_defaults(&mut new, root);
+            if let Some(raw) = def.custom_schema.as_deref() {
+                crate::crd::validate_values(&new, raw, "", &mut errs);
+                if !errs.is_empty() {
+                    return Err(ApiError::invalid(&def.group, &def.kind, name, &errs));
+                }
+            }
         }
         crate::defaults::apply(def, &mut new);
         validate_metadata(def, &new, name)?;
@@ -945,7 +954,9 @@ fn propagation(ctx: &Ctx, opts: &Value) -> ApiResult<&'static str> {
         .param("propagationPolicy")
         .or_else(|| opts["propagationPolicy"].as_str())
         .map(str::to_owned);
-    let orphan = ctx.param("orphanDependents").map(|v| v == "true")
+    let orphan = ctx
+        .param("orphanDependents")
+        .map(|v| v == "true")
         .or_else(|| opts["orphanDependents"].as_bool());
     match (asked.as_deref(), orphan) {
         (Some("Background"), _) => Ok("Background"),
@@ -957,7 +968,9 @@ fn propagation(ctx: &Ctx, opts: &Value) -> ApiResult<&'static str> {
             "",
             &[(
                 "propagationPolicy".into(),
-                format!("Unsupported value: \"{other}\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\""),
+                format!(
+                    "Unsupported value: \"{other}\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\""
+                ),
             )],
         )),
         (_, Some(true)) => Ok("Orphan"),

@@ -206,7 +206,12 @@ pub fn watch(
 fn cut(mut s: WatchState) -> Option<(Result<Bytes, std::io::Error>, WatchState)> {
     // An error ends the response body mid-stream: the client sees a broken connection.
     s.cut = true;
-    Some((Err(std::io::Error::other("watch stream cut by an injected fault")), s))
+    Some((
+        Err(std::io::Error::other(
+            "watch stream cut by an injected fault",
+        )),
+        s,
+    ))
 }
 
 async fn next_chunk(mut s: WatchState) -> Option<(Result<Bytes, std::io::Error>, WatchState)> {

@@ -207,9 +207,7 @@ impl Manager {
         }
         let mut status = obj["status"].clone();
         let now = util::now();
-        let cond = |t: &str, s: &str, reason: &str, msg: String| {
-            json!({"type": t, "status": s, "lastTransitionTime": now, "reason": reason, "message": msg})
-        };
+        let cond = |t: &str, s: &str, reason: &str, msg: String| json!({"type": t, "status": s, "lastTransitionTime": now, "reason": reason, "message": msg});
         let conditions = if remaining > 0 {
             vec![cond(
                 "NamespaceContentRemaining",
@@ -225,9 +223,11 @@ impl Manager {
                 "All content successfully removed".into(),
             )]
         };
-        let same = status["conditions"]
-            .as_array()
-            .is_some_and(|c| c.len() == 1 && c[0]["reason"] == conditions[0]["reason"] && c[0]["message"] == conditions[0]["message"]);
+        let same = status["conditions"].as_array().is_some_and(|c| {
+            c.len() == 1
+                && c[0]["reason"] == conditions[0]["reason"]
+                && c[0]["message"] == conditions[0]["message"]
+        });
         if remaining > 0 {
             if !same {
                 status["phase"] = json!("Terminating");

@@ -30,14 +30,23 @@ fn containers(pod: &Value) -> Vec<Value> {
 fn image_id(image: &str) -> String {
     let digest = super::workloads::template_hash(&json!(image));
     let base = image.split(':').next().unwrap_or(image);
-    format!("{base}@sha256:{}", util::hex(digest.repeat(4).as_bytes()).get(..64).unwrap_or(""))
+    format!(
+        "{base}@sha256:{}",
+        util::hex(digest.repeat(4).as_bytes())
+            .get(..64)
+            .unwrap_or("")
+    )
 }
 
 fn qos_class(pod: &Value) -> &'static str {
     let cs = containers(pod);
     let any = cs.iter().any(|c| {
-        c["resources"]["requests"].as_object().is_some_and(|m| !m.is_empty())
-            || c["resources"]["limits"].as_object().is_some_and(|m| !m.is_empty())
+        c["resources"]["requests"]
+            .as_object()
+            .is_some_and(|m| !m.is_empty())
+            || c["resources"]["limits"]
+                .as_object()
+                .is_some_and(|m| !m.is_empty())
     });
     if !any {
         return "BestEffort";
@@ -49,7 +58,11 @@ fn qos_class(pod: &Value) -> &'static str {
             .iter()
             .all(|k| !l[k].is_null() && (r[k].is_null() || r[k] == l[k]))
     });
-    if guaranteed { "Guaranteed" } else { "Burstable" }
+    if guaranteed {
+        "Guaranteed"
+    } else {
+        "Burstable"
+    }
 }
 
 impl Manager {
@@ -91,7 +104,10 @@ impl Manager {
         }
         let uid = uid_of(&pod).to_owned();
         let now = util::now();
-        let seen = *self.pod_seen.entry(uid.clone()).or_insert_with(Instant::now);
+        let seen = *self
+            .pod_seen
+            .entry(uid.clone())
+            .or_insert_with(Instant::now);
         let job_pod = owner_refs(&pod)
             .iter()
             .any(|r| r["kind"] == "Job" && r["controller"].as_bool() == Some(true));
@@ -116,7 +132,10 @@ impl Manager {
             let image = c["image"].as_str().unwrap_or("");
             (
                 image_id(image),
-                format!("containerd://{}", util::hex(template_hash(&json!([uid, c["name"]])).as_bytes())),
+                format!(
+                    "containerd://{}",
+                    util::hex(template_hash(&json!([uid, c["name"]])).as_bytes())
+                ),
             )
         };
         use super::workloads::template_hash;
@@ -135,10 +154,15 @@ impl Manager {
                 cond("ContainersReady", false, Some("ContainersNotReady")),
                 cond("PodScheduled", true, None),
             ]);
-            status["containerStatuses"] = json!(containers(&pod).iter().map(|c| json!({
+            status["containerStatuses"] = json!(
+                containers(&pod)
+                    .iter()
+                    .map(|c| json!({
                 "name": c["name"], "image": c["image"], "imageID": "", "ready": false,
                 "started": false, "restartCount": 0,
-                "state": {"waiting": {"reason": "ContainerCreating"}}, "lastState": {}})).collect::<Vec<_>>());
+                "state": {"waiting": {"reason": "ContainerCreating"}}, "lastState": {}}))
+                    .collect::<Vec<_>>()
+            );
             if phase.is_empty() {
                 let mut o = pod.clone();
                 o["status"] = status;
@@ -150,7 +174,10 @@ impl Manager {
         }
         status["podIP"] = json!(pod_ip);
         status["podIPs"] = json!([{"ip": pod_ip}]);
-        let started = *self.pod_started.entry(uid.clone()).or_insert_with(Instant::now);
+        let started = *self
+            .pod_started
+            .entry(uid.clone())
+            .or_insert_with(Instant::now);
         let finished = job_pod && started.elapsed() >= self.opts.job_run_time;
         let statuses: Vec<Value> = containers(&pod)
             .iter()
@@ -182,7 +209,10 @@ impl Manager {
             .collect();
         let ready = statuses.iter().all(|s| s["ready"] == true);
         let (phase, ready_reason) = if finished {
-            (if failing { "Failed" } else { "Succeeded" }, Some("PodCompleted"))
+            (
+                if failing { "Failed" } else { "Succeeded" },
+                Some("PodCompleted"),
+            )
         } else if ready {
             ("Running", None)
         } else {
@@ -204,7 +234,10 @@ impl Manager {
             pod["status"]["conditions"].as_array(),
         ) {
             for c in new.iter_mut() {
-                if let Some(o) = old.iter().find(|o| o["type"] == c["type"] && o["status"] == c["status"]) {
+                if let Some(o) = old
+                    .iter()
+                    .find(|o| o["type"] == c["type"] && o["status"] == c["status"])
+                {
                     c["lastTransitionTime"] = o["lastTransitionTime"].clone();
                 }
             }

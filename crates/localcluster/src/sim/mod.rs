@@ -282,10 +282,9 @@ impl Manager {
             return;
         }
         let gc_pending = is_deleting(obj)
-            && obj["metadata"]["finalizers"].as_array().is_some_and(|f| {
-                f.iter()
-                    .any(|x| x == gc::FOREGROUND || x == gc::ORPHAN)
-            });
+            && obj["metadata"]["finalizers"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|x| x == gc::FOREGROUND || x == gc::ORPHAN));
         if gc_pending || (self.simulate && workloads::simulated(&e.key)) {
             self.push(Task::Object(e.key.clone()));
         }
@@ -299,7 +298,10 @@ impl Manager {
             if !seen.insert((def.group.clone(), def.plural.clone())) {
                 continue;
             }
-            let Ok((objs, rv)) = self.cluster().store.list(&def.group, &def.plural, None, None)
+            let Ok((objs, rv)) = self
+                .cluster()
+                .store
+                .list(&def.group, &def.plural, None, None)
             else {
                 continue;
             };

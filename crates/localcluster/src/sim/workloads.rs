@@ -45,8 +45,10 @@ const VOLUME: Agent = Agent {
 pub(super) fn simulated(k: &Key) -> bool {
     matches!(
         (k.group.as_str(), k.resource.as_str()),
-        ("apps", "deployments" | "replicasets" | "statefulsets" | "daemonsets")
-            | ("batch", "jobs")
+        (
+            "apps",
+            "deployments" | "replicasets" | "statefulsets" | "daemonsets"
+        ) | ("batch", "jobs")
             | (
                 "",
                 "pods" | "services" | "persistentvolumeclaims" | "persistentvolumes"
@@ -84,16 +86,14 @@ fn controlled_by(o: &Value, uid: &str) -> bool {
 }
 
 pub(super) fn pod_ready(p: &Value) -> bool {
-    p["status"]["conditions"]
-        .as_array()
-        .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+    p["status"]["conditions"].as_array().is_some_and(|c| {
+        c.iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    })
 }
 
 fn pod_terminal(p: &Value) -> bool {
-    matches!(
-        p["status"]["phase"].as_str(),
-        Some("Succeeded" | "Failed")
-    )
+    matches!(p["status"]["phase"].as_str(), Some("Succeeded" | "Failed"))
 }
 
 /// A stable hash of a pod template, spelled with the characters Kubernetes uses for generated
@@ -192,14 +192,20 @@ fn drop_zero(status: &mut Map<String, Value>, fields: &[&str]) {
 fn new_pod(tmpl: &Value, ns: &str, name: &str, owner: &Value, labels: &[(&str, String)]) -> Value {
     let mut meta = json!({"name": name, "namespace": ns,
         "ownerReferences": [controller_ref(owner)]});
-    let mut l = tmpl["metadata"]["labels"].as_object().cloned().unwrap_or_default();
+    let mut l = tmpl["metadata"]["labels"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     for (k, v) in labels {
         l.insert((*k).to_owned(), json!(v));
     }
     if !l.is_empty() {
         meta["labels"] = Value::Object(l);
     }
-    if let Some(a) = tmpl["metadata"]["annotations"].as_object().filter(|a| !a.is_empty()) {
+    if let Some(a) = tmpl["metadata"]["annotations"]
+        .as_object()
+        .filter(|a| !a.is_empty())
+    {
         meta["annotations"] = json!(a);
     }
     json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": tmpl["spec"].clone()})
@@ -227,7 +233,13 @@ impl Manager {
     }
 
     /// Writes `status` unless it is what the object already has.
-    async fn write_status(&self, agent: Agent, k: &Key, obj: &Value, status: Value) -> ApiResult<()> {
+    async fn write_status(
+        &self,
+        agent: Agent,
+        k: &Key,
+        obj: &Value,
+        status: Value,
+    ) -> ApiResult<()> {
         if obj["status"] == status {
             return Ok(());
         }
@@ -297,7 +309,8 @@ impl Manager {
                 .client
                 .create(DEPLOYMENT, &key("apps", "replicasets", ns, ""), &rs)
                 .await?;
-            self.progress.insert(uid.clone(), (hash.clone(), Instant::now()));
+            self.progress
+                .insert(uid.clone(), (hash.clone(), Instant::now()));
             just_created = true;
             rss.push(created);
         }
@@ -314,7 +327,11 @@ impl Manager {
                 .sum();
             // Rolling: the new set goes to full size at once (surge) and the old ones go away
             // once it is available; Recreate: the old ones go first.
-            let new_target = if recreate && old_active > 0 { 0 } else { desired };
+            let new_target = if recreate && old_active > 0 {
+                0
+            } else {
+                desired
+            };
             let new_ready = int(&new_rs["status"]["availableReplicas"], 0) >= desired;
             let mut rev = revision(&new_rs);
             if rev < max_rev {
@@ -376,22 +393,40 @@ impl Manager {
         let ready = sum("readyReplicas");
         let available = sum("availableReplicas");
         let new_rs = new_idx.map(|i| rss[i].clone());
-        let updated = new_rs.as_ref().map(|r| int(&r["status"]["replicas"], 0)).unwrap_or(0);
+        let updated = new_rs
+            .as_ref()
+            .map(|r| int(&r["status"]["replicas"], 0))
+            .unwrap_or(0);
         let new_available = new_rs
             .as_ref()
             .map(|r| int(&r["status"]["availableReplicas"], 0))
             .unwrap_or(0);
-        let new_name = new_rs.as_ref().map(|r| name_of(r).to_owned()).unwrap_or_default();
+        let new_name = new_rs
+            .as_ref()
+            .map(|r| name_of(r).to_owned())
+            .unwrap_or_default();
         let mut status = d["status"].as_object().cloned().unwrap_or_default();
-        status.insert("observedGeneration".into(), d["metadata"]["generation"].clone());
+        status.insert(
+            "observedGeneration".into(),
+            d["metadata"]["generation"].clone(),
+        );
         status.insert("replicas".into(), json!(replicas));
         status.insert("updatedReplicas".into(), json!(updated));
         status.insert("readyReplicas".into(), json!(ready));
         status.insert("availableReplicas".into(), json!(available));
-        status.insert("unavailableReplicas".into(), json!((desired - available).max(0)));
+        status.insert(
+            "unavailableReplicas".into(),
+            json!((desired - available).max(0)),
+        );
         drop_zero(
             &mut status,
-            &["replicas", "updatedReplicas", "readyReplicas", "availableReplicas", "unavailableReplicas"],
+            &[
+                "replicas",
+                "updatedReplicas",
+                "readyReplicas",
+                "availableReplicas",
+                "unavailableReplicas",
+            ],
         );
         let mut conds = status
             .get("conditions")
@@ -399,15 +434,30 @@ impl Manager {
             .cloned()
             .unwrap_or_default();
         if available >= desired - max_unavailable {
-            set_condition(&mut conds, "Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.", true);
+            set_condition(
+                &mut conds,
+                "Available",
+                "True",
+                "MinimumReplicasAvailable",
+                "Deployment has minimum availability.",
+                true,
+            );
         } else {
-            set_condition(&mut conds, "Available", "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.", true);
+            set_condition(
+                &mut conds,
+                "Available",
+                "False",
+                "MinimumReplicasUnavailable",
+                "Deployment does not have minimum availability.",
+                true,
+            );
         }
         let complete = new_rs.is_some()
             && updated == desired
             && replicas == desired
             && new_available >= desired;
-        let deadline = Duration::from_secs(int(&d["spec"]["progressDeadlineSeconds"], 600).max(0) as u64);
+        let deadline =
+            Duration::from_secs(int(&d["spec"]["progressDeadlineSeconds"], 600).max(0) as u64);
         let started = match self.progress.get(&uid) {
             Some((h, at)) if *h == hash => *at,
             _ => {
@@ -417,31 +467,66 @@ impl Manager {
             }
         };
         if paused {
-            set_condition(&mut conds, "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused", true);
+            set_condition(
+                &mut conds,
+                "Progressing",
+                "Unknown",
+                "DeploymentPaused",
+                "Deployment is paused",
+                true,
+            );
         } else if complete {
-            set_condition(&mut conds, "Progressing", "True", "NewReplicaSetAvailable",
-                &format!("ReplicaSet \"{new_name}\" has successfully progressed."), true);
+            set_condition(
+                &mut conds,
+                "Progressing",
+                "True",
+                "NewReplicaSetAvailable",
+                &format!("ReplicaSet \"{new_name}\" has successfully progressed."),
+                true,
+            );
         } else if started.elapsed() >= deadline {
-            set_condition(&mut conds, "Progressing", "False", "ProgressDeadlineExceeded",
-                &format!("ReplicaSet \"{new_name}\" has timed out progressing."), true);
+            set_condition(
+                &mut conds,
+                "Progressing",
+                "False",
+                "ProgressDeadlineExceeded",
+                &format!("ReplicaSet \"{new_name}\" has timed out progressing."),
+                true,
+            );
         } else if just_created {
-            set_condition(&mut conds, "Progressing", "True", "NewReplicaSetCreated",
-                &format!("Created new replica set \"{new_name}\""), true);
+            set_condition(
+                &mut conds,
+                "Progressing",
+                "True",
+                "NewReplicaSetCreated",
+                &format!("Created new replica set \"{new_name}\""),
+                true,
+            );
         } else {
             let prev_reason = conds
                 .iter()
                 .find(|c| c["type"] == "Progressing")
                 .map(|c| c["reason"].clone());
             if prev_reason != Some(json!("NewReplicaSetCreated")) {
-                set_condition(&mut conds, "Progressing", "True", "ReplicaSetUpdated",
-                    &format!("ReplicaSet \"{new_name}\" is progressing."), true);
+                set_condition(
+                    &mut conds,
+                    "Progressing",
+                    "True",
+                    "ReplicaSetUpdated",
+                    &format!("ReplicaSet \"{new_name}\" is progressing."),
+                    true,
+                );
             }
-            self.later(deadline.saturating_sub(started.elapsed()), Task::Object(k.clone()));
+            self.later(
+                deadline.saturating_sub(started.elapsed()),
+                Task::Object(k.clone()),
+            );
         }
         // Kubernetes lists Available before Progressing.
         conds.sort_by_key(|c| if c["type"] == "Available" { 0 } else { 1 });
         status.insert("conditions".into(), json!(conds));
-        self.write_status(DEPLOYMENT, k, &d, Value::Object(status)).await
+        self.write_status(DEPLOYMENT, k, &d, Value::Object(status))
+            .await
     }
 
     async fn replicaset(&mut self, k: &Key, rs: Value) -> ApiResult<()> {
@@ -470,7 +555,12 @@ impl Manager {
             active.sort_by_key(|p| {
                 (
                     pod_ready(p),
-                    std::cmp::Reverse(p["metadata"]["creationTimestamp"].as_str().unwrap_or("").to_owned()),
+                    std::cmp::Reverse(
+                        p["metadata"]["creationTimestamp"]
+                            .as_str()
+                            .unwrap_or("")
+                            .to_owned(),
+                    ),
                 )
             });
             let excess = (have - want) as usize;
@@ -492,9 +582,16 @@ impl Manager {
         status.insert("fullyLabeledReplicas".into(), json!(active.len()));
         status.insert("readyReplicas".into(), json!(ready));
         status.insert("availableReplicas".into(), json!(ready));
-        drop_zero(&mut status, &["fullyLabeledReplicas", "readyReplicas", "availableReplicas"]);
-        status.insert("observedGeneration".into(), rs["metadata"]["generation"].clone());
-        self.write_status(REPLICASET, k, &rs, Value::Object(status)).await
+        drop_zero(
+            &mut status,
+            &["fullyLabeledReplicas", "readyReplicas", "availableReplicas"],
+        );
+        status.insert(
+            "observedGeneration".into(),
+            rs["metadata"]["generation"].clone(),
+        );
+        self.write_status(REPLICASET, k, &rs, Value::Object(status))
+            .await
     }
 
     async fn statefulset(&mut self, k: &Key, s: Value) -> ApiResult<()> {
@@ -518,7 +615,11 @@ impl Manager {
         let at = |i: i64| pods.iter().find(|p| ordinal(p) == i);
         // Claims from the volume claim templates, kept when the set goes (Retain).
         for i in 0..want {
-            for t in s["spec"]["volumeClaimTemplates"].as_array().into_iter().flatten() {
+            for t in s["spec"]["volumeClaimTemplates"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
                 let cname = format!("{}-{name}-{i}", name_of(t));
                 let ck = key("", "persistentvolumeclaims", ns, &cname);
                 if self.cluster().store.get(&ck)?.is_none() {
@@ -529,7 +630,13 @@ impl Manager {
                     let claim = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
                         "metadata": {"name": cname, "namespace": ns, "labels": labels},
                         "spec": t["spec"].clone()});
-                    self.client.create(STATEFULSET, &key("", "persistentvolumeclaims", ns, ""), &claim).await?;
+                    self.client
+                        .create(
+                            STATEFULSET,
+                            &key("", "persistentvolumeclaims", ns, ""),
+                            &claim,
+                        )
+                        .await?;
                 }
             }
         }
@@ -558,14 +665,20 @@ impl Manager {
             if let Some(svc) = s["spec"]["serviceName"].as_str().filter(|x| !x.is_empty()) {
                 pod["spec"]["subdomain"] = json!(svc);
             }
-            for t in s["spec"]["volumeClaimTemplates"].as_array().into_iter().flatten() {
+            for t in s["spec"]["volumeClaimTemplates"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
                 let vol = json!({"name": name_of(t), "persistentVolumeClaim": {"claimName": format!("{}-{name}-{i}", name_of(t))}});
                 match pod["spec"]["volumes"].as_array_mut() {
                     Some(v) => v.push(vol),
                     None => pod["spec"]["volumes"] = json!([vol]),
                 }
             }
-            self.client.create(STATEFULSET, &key("", "pods", ns, ""), &pod).await?;
+            self.client
+                .create(STATEFULSET, &key("", "pods", ns, ""), &pod)
+                .await?;
             changed = true;
             if !parallel {
                 break;
@@ -575,9 +688,14 @@ impl Manager {
         // ordinal once every pod is there and ready.
         let mut extra: Vec<&Value> = pods.iter().filter(|p| ordinal(p) >= want).collect();
         extra.sort_by_key(|p| std::cmp::Reverse(ordinal(p)));
-        let take = if parallel { extra.len() } else { extra.len().min(1) };
+        let take = if parallel {
+            extra.len()
+        } else {
+            extra.len().min(1)
+        };
         for p in extra.into_iter().take(take) {
-            self.delete_quiet(STATEFULSET, &key("", "pods", ns, name_of(p))).await?;
+            self.delete_quiet(STATEFULSET, &key("", "pods", ns, name_of(p)))
+                .await?;
             changed = true;
         }
         let all_ready = (0..want).all(|i| at(i).is_some_and(pod_ready));
@@ -587,7 +705,8 @@ impl Manager {
                 .filter_map(at)
                 .find(|p| p["metadata"]["labels"]["controller-revision-hash"] != revision.as_str());
             if let Some(p) = stale {
-                self.delete_quiet(STATEFULSET, &key("", "pods", ns, name_of(p))).await?;
+                self.delete_quiet(STATEFULSET, &key("", "pods", ns, name_of(p)))
+                    .await?;
             }
         }
         let live: Vec<&Value> = pods.iter().collect();
@@ -599,14 +718,20 @@ impl Manager {
         let current_rev = if updated == live.len() && live.len() as i64 == want {
             revision.clone()
         } else {
-            s["status"]["currentRevision"].as_str().unwrap_or(&revision).to_owned()
+            s["status"]["currentRevision"]
+                .as_str()
+                .unwrap_or(&revision)
+                .to_owned()
         };
         let current = live
             .iter()
             .filter(|p| p["metadata"]["labels"]["controller-revision-hash"] == current_rev.as_str())
             .count();
         let mut status = Map::new();
-        status.insert("observedGeneration".into(), s["metadata"]["generation"].clone());
+        status.insert(
+            "observedGeneration".into(),
+            s["metadata"]["generation"].clone(),
+        );
         status.insert("replicas".into(), json!(live.len()));
         status.insert("readyReplicas".into(), json!(ready));
         status.insert("currentReplicas".into(), json!(current));
@@ -615,8 +740,12 @@ impl Manager {
         status.insert("currentRevision".into(), json!(current_rev));
         status.insert("updateRevision".into(), json!(revision));
         status.insert("collisionCount".into(), json!(0));
-        drop_zero(&mut status, &["readyReplicas", "currentReplicas", "updatedReplicas"]);
-        self.write_status(STATEFULSET, k, &s, Value::Object(status)).await
+        drop_zero(
+            &mut status,
+            &["readyReplicas", "currentReplicas", "updatedReplicas"],
+        );
+        self.write_status(STATEFULSET, k, &s, Value::Object(status))
+            .await
     }
 
     async fn delete_quiet(&self, agent: Agent, k: &Key) -> ApiResult<()> {
@@ -646,15 +775,24 @@ impl Manager {
                 &ds,
                 &[
                     ("controller-revision-hash", hash.clone()),
-                    ("pod-template-generation", int(&ds["metadata"]["generation"], 1).to_string()),
+                    (
+                        "pod-template-generation",
+                        int(&ds["metadata"]["generation"], 1).to_string(),
+                    ),
                 ],
             );
             pod["metadata"]["generateName"] = json!(format!("{name}-"));
             pod["spec"]["nodeName"] = json!(self.opts.node_name);
-            self.client.create(DAEMONSET, &key("", "pods", ns, ""), &pod).await?;
+            self.client
+                .create(DAEMONSET, &key("", "pods", ns, ""), &pod)
+                .await?;
         } else if ds["spec"]["updateStrategy"]["type"] != "OnDelete" {
-            for p in pods.iter().filter(|p| p["metadata"]["labels"]["controller-revision-hash"] != hash.as_str()) {
-                self.delete_quiet(DAEMONSET, &key("", "pods", ns, name_of(p))).await?;
+            for p in pods
+                .iter()
+                .filter(|p| p["metadata"]["labels"]["controller-revision-hash"] != hash.as_str())
+            {
+                self.delete_quiet(DAEMONSET, &key("", "pods", ns, name_of(p)))
+                    .await?;
             }
         }
         let ready = pods.iter().filter(|p| pod_ready(p)).count() as i64;
@@ -670,9 +808,20 @@ impl Manager {
         status.insert("numberAvailable".into(), json!(ready));
         status.insert("numberUnavailable".into(), json!(1 - ready));
         status.insert("updatedNumberScheduled".into(), json!(updated));
-        status.insert("observedGeneration".into(), ds["metadata"]["generation"].clone());
-        drop_zero(&mut status, &["numberAvailable", "numberUnavailable", "updatedNumberScheduled"]);
-        self.write_status(DAEMONSET, k, &ds, Value::Object(status)).await
+        status.insert(
+            "observedGeneration".into(),
+            ds["metadata"]["generation"].clone(),
+        );
+        drop_zero(
+            &mut status,
+            &[
+                "numberAvailable",
+                "numberUnavailable",
+                "updatedNumberScheduled",
+            ],
+        );
+        self.write_status(DAEMONSET, k, &ds, Value::Object(status))
+            .await
     }
 
     async fn job(&mut self, k: &Key, job: Value) -> ApiResult<()> {
@@ -680,14 +829,24 @@ impl Manager {
         let uid = uid_of(&job).to_owned();
         let name = name_of(&job).to_owned();
         let finished = job["status"]["conditions"].as_array().is_some_and(|c| {
-            c.iter()
-                .any(|c| (c["type"] == "Complete" || c["type"] == "Failed") && c["status"] == "True")
+            c.iter().any(|c| {
+                (c["type"] == "Complete" || c["type"] == "Failed") && c["status"] == "True"
+            })
         });
         let suspended = job["spec"]["suspend"].as_bool() == Some(true);
         let pods = self.owned("", "pods", ns, &uid)?;
-        let succeeded = pods.iter().filter(|p| p["status"]["phase"] == "Succeeded").count() as i64;
-        let failed = pods.iter().filter(|p| p["status"]["phase"] == "Failed").count() as i64;
-        let active: Vec<&Value> = pods.iter().filter(|p| !is_deleting(p) && !pod_terminal(p)).collect();
+        let succeeded = pods
+            .iter()
+            .filter(|p| p["status"]["phase"] == "Succeeded")
+            .count() as i64;
+        let failed = pods
+            .iter()
+            .filter(|p| p["status"]["phase"] == "Failed")
+            .count() as i64;
+        let active: Vec<&Value> = pods
+            .iter()
+            .filter(|p| !is_deleting(p) && !pod_terminal(p))
+            .collect();
         let completions = job["spec"]["completions"].as_i64();
         let parallelism = int(&job["spec"]["parallelism"], 1);
         let backoff_limit = int(&job["spec"]["backoffLimit"], 6);
@@ -708,20 +867,43 @@ impl Manager {
             };
             if failed > backoff_limit {
                 for ty in ["FailureTarget", "Failed"] {
-                    set_condition(&mut conds, ty, "True", "BackoffLimitExceeded", "Job has reached the specified backoff limit", false);
+                    set_condition(
+                        &mut conds,
+                        ty,
+                        "True",
+                        "BackoffLimitExceeded",
+                        "Job has reached the specified backoff limit",
+                        false,
+                    );
                 }
                 for p in &active {
-                    self.delete_quiet(JOB, &key("", "pods", ns, name_of(p))).await?;
+                    self.delete_quiet(JOB, &key("", "pods", ns, name_of(p)))
+                        .await?;
                 }
                 active_n = 0;
             } else if done {
-                set_condition(&mut conds, "SuccessCriteriaMet", "True", "CompletionsReached", "Reached expected number of succeeded pods", false);
-                set_condition(&mut conds, "Complete", "True", "CompletionsReached", "Reached expected number of succeeded pods", false);
+                set_condition(
+                    &mut conds,
+                    "SuccessCriteriaMet",
+                    "True",
+                    "CompletionsReached",
+                    "Reached expected number of succeeded pods",
+                    false,
+                );
+                set_condition(
+                    &mut conds,
+                    "Complete",
+                    "True",
+                    "CompletionsReached",
+                    "Reached expected number of succeeded pods",
+                    false,
+                );
                 status.insert("completionTime".into(), json!(util::now()));
             } else {
                 let remaining = completions.map(|c| c - succeeded).unwrap_or(parallelism);
                 let want = parallelism.min(remaining).max(0);
-                for _ in active_n..want {
+                let missing = (want - active_n).max(0);
+                for _ in 0..missing {
                     let pname = format!("{name}-{}", util::random_suffix(5));
                     let mut pod = new_pod(
                         &job["spec"]["template"],
@@ -736,7 +918,9 @@ impl Manager {
                         ],
                     );
                     pod["metadata"]["generateName"] = json!(format!("{name}-"));
-                    self.client.create(JOB, &key("", "pods", ns, ""), &pod).await?;
+                    self.client
+                        .create(JOB, &key("", "pods", ns, ""), &pod)
+                        .await?;
                     active_n += 1;
                 }
             }
@@ -750,7 +934,10 @@ impl Manager {
         status.insert("active".into(), json!(active_n));
         status.insert("succeeded".into(), json!(succeeded));
         status.insert("failed".into(), json!(failed));
-        status.insert("ready".into(), json!(active.iter().filter(|p| pod_ready(p)).count()));
+        status.insert(
+            "ready".into(),
+            json!(active.iter().filter(|p| pod_ready(p)).count()),
+        );
         status.insert("terminating".into(), json!(0));
         status.insert("uncountedTerminatedPods".into(), json!({}));
         drop_zero(&mut status, &["active", "succeeded", "failed"]);
@@ -762,7 +949,9 @@ impl Manager {
 
     async fn service(&mut self, k: &Key, svc: Value) -> ApiResult<()> {
         if svc["spec"]["type"] != "LoadBalancer"
-            || svc["status"]["loadBalancer"]["ingress"].as_array().is_some_and(|a| !a.is_empty())
+            || svc["status"]["loadBalancer"]["ingress"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty())
         {
             return Ok(());
         }
@@ -781,7 +970,10 @@ impl Manager {
         let size = pvc["spec"]["resources"]["requests"]["storage"].clone();
         let size = if size.is_null() { json!("1Gi") } else { size };
         let modes = pvc["spec"]["accessModes"].clone();
-        let class = pvc["spec"]["storageClassName"].as_str().unwrap_or("standard").to_owned();
+        let class = pvc["spec"]["storageClassName"]
+            .as_str()
+            .unwrap_or("standard")
+            .to_owned();
         let pv_key = key("", "persistentvolumes", "", &pv_name);
         if self.cluster().store.get(&pv_key)?.is_none() {
             let pv = json!({"apiVersion": "v1", "kind": "PersistentVolume",
@@ -792,16 +984,27 @@ impl Manager {
                     "hostPath": {"path": format!("/var/local/trellis/{pv_name}"), "type": ""},
                     "claimRef": {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
                         "namespace": k.namespace, "name": k.name, "uid": uid}}});
-            let created = self.client.create(VOLUME, &key("", "persistentvolumes", "", ""), &pv).await?;
-            self.write_status(VOLUME, &pv_key, &created, json!({"phase": "Bound"})).await?;
+            let created = self
+                .client
+                .create(VOLUME, &key("", "persistentvolumes", "", ""), &pv)
+                .await?;
+            self.write_status(VOLUME, &pv_key, &created, json!({"phase": "Bound"}))
+                .await?;
         }
         let mut bound = pvc.clone();
-        if bound["spec"]["volumeName"].as_str().unwrap_or("").is_empty() {
+        if bound["spec"]["volumeName"]
+            .as_str()
+            .unwrap_or("")
+            .is_empty()
+        {
             bound["spec"]["volumeName"] = json!(pv_name);
             if bound["spec"]["storageClassName"].is_null() {
                 bound["spec"]["storageClassName"] = json!(class);
             }
-            for (a, v) in [("pv.kubernetes.io/bind-completed", "yes"), ("pv.kubernetes.io/bound-by-controller", "yes")] {
+            for (a, v) in [
+                ("pv.kubernetes.io/bind-completed", "yes"),
+                ("pv.kubernetes.io/bound-by-controller", "yes"),
+            ] {
                 bound["metadata"]["annotations"][a] = json!(v);
             }
             bound = self.client.update(VOLUME, k, &bound, false).await?;

@@ -39,7 +39,13 @@ fn foreground_deletion_waits_for_dependents() {
     let env = Env::new();
     running_deployment(&env);
     // kubectl waits until the deployment is gone, which is only after its dependents.
-    env.ok(&["delete", "deployment", "web", "--cascade=foreground", "--timeout=2s"]);
+    env.ok(&[
+        "delete",
+        "deployment",
+        "web",
+        "--cascade=foreground",
+        "--timeout=2s",
+    ]);
     assert_eq!(count(&env, &["get", "deployments,replicasets,pods"]), 0);
 
     // A blocking dependent with a finalizer holds its owner in foreground deletion.
@@ -48,13 +54,22 @@ fn foreground_deletion_waits_for_dependents() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: owner}\n",
     );
     env.ok(&["create", "-f", f.to_str().unwrap()]);
-    let uid = env.json(&["get", "cm", "owner"])["metadata"]["uid"].as_str().unwrap().to_owned();
+    let uid = env.json(&["get", "cm", "owner"])["metadata"]["uid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let dep = format!(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dep\n  finalizers: [example.com/hold]\n  ownerReferences: [{{apiVersion: v1, kind: ConfigMap, name: owner, uid: {uid}, blockOwnerDeletion: true}}]\n"
     );
     let f = env.write("dep.yaml", &dep);
     env.ok(&["create", "-f", f.to_str().unwrap()]);
-    env.ok(&["delete", "cm", "owner", "--cascade=foreground", "--wait=false"]);
+    env.ok(&[
+        "delete",
+        "cm",
+        "owner",
+        "--cascade=foreground",
+        "--wait=false",
+    ]);
     let owner = env.json(&["get", "cm", "owner"]);
     assert!(owner["metadata"]["deletionTimestamp"].is_string());
     assert_eq!(owner["metadata"]["finalizers"][0], "foregroundDeletion");
@@ -63,7 +78,14 @@ fn foreground_deletion_waits_for_dependents() {
             .is_string()
             .then_some(())
     });
-    env.ok(&["patch", "cm", "dep", "--type=merge", "-p", r#"{"metadata":{"finalizers":null}}"#]);
+    env.ok(&[
+        "patch",
+        "cm",
+        "dep",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":null}}"#,
+    ]);
     env.ok(&["wait", "--for=delete", "cm/owner", "--timeout=2s"]);
 }
 
@@ -71,7 +93,13 @@ fn foreground_deletion_waits_for_dependents() {
 fn orphan_deletion_releases_dependents() {
     let env = Env::new();
     running_deployment(&env);
-    env.ok(&["delete", "deployment", "web", "--cascade=orphan", "--timeout=2s"]);
+    env.ok(&[
+        "delete",
+        "deployment",
+        "web",
+        "--cascade=orphan",
+        "--timeout=2s",
+    ]);
     let rs = env.json(&["get", "replicasets"]);
     let rs: &Value = &rs["items"][0];
     assert!(rs["metadata"]["ownerReferences"].is_null(), "{rs}");
@@ -85,10 +113,21 @@ fn orphan_deletion_releases_dependents() {
 #[test]
 fn deleting_a_namespace_terminates_it_until_its_content_is_gone() {
     let env = Env::new();
-    env.ok(&["create", "namespace", "team"]);
+    let f = env.write(
+        "ns.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: team}\n",
+    );
+    env.ok(&["create", "-f", f.to_str().unwrap()]);
     let f = env.write("d.yaml", DEPLOYMENT);
     assert!(env.apply_file(&f, &["-n", "team"]).status.success());
-    env.ok(&["rollout", "status", "deployment/web", "-n", "team", "--timeout=2s"]);
+    env.ok(&[
+        "rollout",
+        "status",
+        "deployment/web",
+        "-n",
+        "team",
+        "--timeout=2s",
+    ]);
     let f = env.write(
         "held.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: held, namespace: team, finalizers: [example.com/hold]}\n",
@@ -100,13 +139,31 @@ fn deleting_a_namespace_terminates_it_until_its_content_is_gone() {
     assert!(ns["metadata"]["deletionTimestamp"].is_string());
     assert_eq!(ns["spec"]["finalizers"][0], "kubernetes");
     // Everything without a finalizer goes; the held object keeps the namespace.
-    eventually(|| (count(&env, &["get", "deployments,replicasets,pods", "-n", "team"]) == 0).then_some(()));
+    eventually(|| {
+        (count(&env, &["get", "deployments,replicasets,pods", "-n", "team"]) == 0).then_some(())
+    });
     eventually(|| {
         let ns = env.json(&["get", "namespace", "team"]);
         (ns["status"]["conditions"][0]["reason"] == "SomeResourcesRemain").then_some(())
     });
-    let e = env.fails(&["create", "configmap", "new", "-n", "team", "--dry-run=server", "-o", "name"]);
-    assert!(e.contains("being terminated") || e.contains("Forbidden") || e.contains("forbidden"), "{e}");
-    env.ok(&["patch", "cm", "held", "-n", "team", "--type=merge", "-p", r#"{"metadata":{"finalizers":null}}"#]);
+    let f = env.write(
+        "new.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: new, namespace: team}\n",
+    );
+    let e = env.fails(&["create", "-f", f.to_str().unwrap()]);
+    assert!(
+        e.contains("being terminated") || e.contains("Forbidden") || e.contains("forbidden"),
+        "{e}"
+    );
+    env.ok(&[
+        "patch",
+        "cm",
+        "held",
+        "-n",
+        "team",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":null}}"#,
+    ]);
     env.ok(&["wait", "--for=delete", "namespace/team", "--timeout=2s"]);
 }

@@ -3,7 +3,10 @@
 
 mod api;
 mod crd;
+mod durability;
+mod faults;
 mod gc;
+mod http;
 mod input;
 mod ssa;
 mod support;

@@ -18,13 +18,23 @@ fn deployment_becomes_available_and_scales() {
     let env = Env::new();
     let f = env.write("d.yaml", DEPLOYMENT);
     assert!(env.apply_file(&f, &[]).status.success());
-    let out = env.ok(&["wait", "--for=condition=Available", "deployment/web", "--timeout=2s"]);
+    let out = env.ok(&[
+        "wait",
+        "--for=condition=Available",
+        "deployment/web",
+        "--timeout=2s",
+    ]);
     assert!(out.contains("condition met"), "{out}");
     env.ok(&["rollout", "status", "deployment/web", "--timeout=2s"]);
     let d = env.json(&["get", "deployment", "web"]);
     let s = &d["status"];
     assert_eq!(s["observedGeneration"], 1);
-    for f in ["replicas", "readyReplicas", "availableReplicas", "updatedReplicas"] {
+    for f in [
+        "replicas",
+        "readyReplicas",
+        "availableReplicas",
+        "updatedReplicas",
+    ] {
         assert_eq!(s[f], 2, "{f}: {s}");
     }
     let progressing = s["conditions"]
@@ -37,22 +47,47 @@ fn deployment_becomes_available_and_scales() {
 
     let rs = items(&env.json(&["get", "replicasets"]));
     assert_eq!(rs.len(), 1);
-    let hash = rs[0]["metadata"]["labels"]["pod-template-hash"].as_str().unwrap().to_owned();
+    let hash = rs[0]["metadata"]["labels"]["pod-template-hash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(rs[0]["metadata"]["name"], format!("web-{hash}"));
-    assert_eq!(rs[0]["metadata"]["ownerReferences"][0]["kind"], "Deployment");
-    assert_eq!(rs[0]["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "1");
+    assert_eq!(
+        rs[0]["metadata"]["ownerReferences"][0]["kind"],
+        "Deployment"
+    );
+    assert_eq!(
+        rs[0]["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "1"
+    );
     let p = pods(&env, "app=web");
     assert_eq!(p.len(), 2);
     for pod in &p {
         assert_eq!(pod["status"]["phase"], "Running");
-        assert_eq!(pod["metadata"]["labels"]["pod-template-hash"], hash.as_str());
+        assert_eq!(
+            pod["metadata"]["labels"]["pod-template-hash"],
+            hash.as_str()
+        );
         assert_eq!(pod["spec"]["nodeName"], "trellis-local");
         assert_eq!(pod["status"]["containerStatuses"][0]["ready"], true);
     }
     // Controllers write through the API, under their own user agent and field manager.
-    let internal: Vec<_> = env.audit().entries().into_iter().filter(|e| e.internal()).collect();
-    assert!(internal.iter().any(|e| e.verb == "create" && e.resource == "replicasets"));
-    assert!(internal.iter().any(|e| e.verb == "create" && e.resource == "pods"));
+    let internal: Vec<_> = env
+        .audit()
+        .entries()
+        .into_iter()
+        .filter(|e| e.internal())
+        .collect();
+    assert!(
+        internal
+            .iter()
+            .any(|e| e.verb == "create" && e.resource == "replicasets")
+    );
+    assert!(
+        internal
+            .iter()
+            .any(|e| e.verb == "create" && e.resource == "pods")
+    );
     let d = env.json(&["get", "deployment", "web", "--show-managed-fields"]);
     let managers: Vec<String> = d["metadata"]["managedFields"]
         .as_array()
@@ -60,14 +95,41 @@ fn deployment_becomes_available_and_scales() {
         .iter()
         .map(|m| m["manager"].as_str().unwrap().to_owned())
         .collect();
-    assert!(managers.contains(&"kube-controller-manager".to_owned()), "{managers:?}");
+    assert!(
+        managers.contains(&"kube-controller-manager".to_owned()),
+        "{managers:?}"
+    );
 
-    env.ok(&["patch", "deployment", "web", "--type=merge", "-p", r#"{"spec":{"replicas":3}}"#]);
+    env.ok(&[
+        "patch",
+        "deployment",
+        "web",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"replicas":3}}"#,
+    ]);
     eventually(|| (pods(&env, "app=web").len() == 3).then_some(()));
-    env.ok(&["wait", "--for=jsonpath={.status.readyReplicas}=3", "deployment/web", "--timeout=2s"]);
-    env.ok(&["patch", "deployment", "web", "--type=merge", "-p", r#"{"spec":{"replicas":1}}"#]);
+    env.ok(&[
+        "wait",
+        "--for=jsonpath={.status.readyReplicas}=3",
+        "deployment/web",
+        "--timeout=2s",
+    ]);
+    env.ok(&[
+        "patch",
+        "deployment",
+        "web",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"replicas":1}}"#,
+    ]);
     eventually(|| (pods(&env, "app=web").len() == 1).then_some(()));
-    env.ok(&["wait", "--for=jsonpath={.status.replicas}=1", "deployment/web", "--timeout=2s"]);
+    env.ok(&[
+        "wait",
+        "--for=jsonpath={.status.replicas}=1",
+        "deployment/web",
+        "--timeout=2s",
+    ]);
 }
 
 #[test]
@@ -88,16 +150,27 @@ fn rollout_on_image_change_replaces_the_replica_set() {
     assert_eq!(d["status"]["updatedReplicas"], 2);
     let rs = items(&env.json(&["get", "replicasets"]));
     assert_eq!(rs.len(), 2);
-    let (new, old_rs): (Vec<_>, Vec<_>) = rs.iter().partition(|r| r["metadata"]["name"] != old.as_str());
-    assert_eq!(new[0]["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "2");
+    let (new, old_rs): (Vec<_>, Vec<_>) = rs
+        .iter()
+        .partition(|r| r["metadata"]["name"] != old.as_str());
+    assert_eq!(
+        new[0]["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "2"
+    );
     assert_eq!(old_rs[0]["spec"]["replicas"], 0);
-    let hash = new[0]["metadata"]["labels"]["pod-template-hash"].as_str().unwrap().to_owned();
+    let hash = new[0]["metadata"]["labels"]["pod-template-hash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let p = eventually(|| {
         let p = pods(&env, "app=web");
         (p.len() == 2).then_some(p)
     });
     for pod in p {
-        assert_eq!(pod["metadata"]["labels"]["pod-template-hash"], hash.as_str());
+        assert_eq!(
+            pod["metadata"]["labels"]["pod-template-hash"],
+            hash.as_str()
+        );
         assert_eq!(pod["spec"]["containers"][0]["image"], "nginx:1.27");
     }
 }
@@ -129,7 +202,14 @@ fn failing_image_crash_loops_and_jobs_complete_or_fail() {
             "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: {name}}}\nspec:\n  backoffLimit: 1\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{{name: main, image: \"{image}\"}}]\n"
         )
     };
-    let f = env.write("jobs.yaml", &format!("{}---\n{}", job("ok", "busybox:1.36"), job("bad", "busybox:fail")));
+    let f = env.write(
+        "jobs.yaml",
+        &format!(
+            "{}---\n{}",
+            job("ok", "busybox:1.36"),
+            job("bad", "busybox:fail")
+        ),
+    );
     assert!(env.apply_file(&f, &[]).status.success());
     env.ok(&["wait", "--for=condition=Complete", "job/ok", "--timeout=2s"]);
     env.ok(&["wait", "--for=condition=Failed", "job/bad", "--timeout=2s"]);
@@ -137,7 +217,10 @@ fn failing_image_crash_loops_and_jobs_complete_or_fail() {
     assert_eq!(ok["status"]["succeeded"], 1);
     assert!(ok["status"]["completionTime"].is_string());
     let bad = env.json(&["get", "job", "bad"]);
-    assert_eq!(bad["status"]["failed"], 2, "backoffLimit 1 allows one retry: {bad}");
+    assert_eq!(
+        bad["status"]["failed"], 2,
+        "backoffLimit 1 allows one retry: {bad}"
+    );
     let failed = bad["status"]["conditions"]
         .as_array()
         .unwrap()
@@ -193,13 +276,22 @@ spec:
     env.ok(&["rollout", "status", "daemonset/agent", "--timeout=2s"]);
     let sts = env.json(&["get", "statefulset", "db"]);
     assert_eq!(sts["status"]["readyReplicas"], 2);
-    assert_eq!(sts["status"]["currentRevision"], sts["status"]["updateRevision"]);
+    assert_eq!(
+        sts["status"]["currentRevision"],
+        sts["status"]["updateRevision"]
+    );
     let names: Vec<String> = pods(&env, "app=db")
         .iter()
         .map(|p| p["metadata"]["name"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(names, ["db-0", "db-1"]);
-    env.ok(&["wait", "--for=jsonpath={.status.phase}=Bound", "pvc/data-db-0", "pvc/data-db-1", "--timeout=2s"]);
+    env.ok(&[
+        "wait",
+        "--for=jsonpath={.status.phase}=Bound",
+        "pvc/data-db-0",
+        "pvc/data-db-1",
+        "--timeout=2s",
+    ]);
     let pvc = env.json(&["get", "pvc", "data-db-0"]);
     assert_eq!(pvc["status"]["capacity"]["storage"], "1Gi");
     let pv = pvc["spec"]["volumeName"].as_str().unwrap().to_owned();
@@ -209,9 +301,16 @@ spec:
     assert_eq!(ds["status"]["desiredNumberScheduled"], 1);
     let svc = eventually(|| {
         let s = env.json(&["get", "service", "lb"]);
-        s["status"]["loadBalancer"]["ingress"][0]["ip"].is_string().then_some(s)
+        s["status"]["loadBalancer"]["ingress"][0]["ip"]
+            .is_string()
+            .then_some(s)
     });
-    assert!(svc["spec"]["clusterIP"].as_str().unwrap().starts_with("10.96."));
+    assert!(
+        svc["spec"]["clusterIP"]
+            .as_str()
+            .unwrap()
+            .starts_with("10.96.")
+    );
     assert!(!env.ok(&["get", "nodes", "-o", "name"]).trim().is_empty());
 
     // A template change rolls the StatefulSet pod by pod.
@@ -219,7 +318,10 @@ spec:
     env.ok(&["rollout", "status", "statefulset/db", "--timeout=2s"]);
     let p = pods(&env, "app=db");
     assert_eq!(p.len(), 2);
-    assert!(p.iter().all(|p| p["spec"]["containers"][0]["image"] == "postgres:17"));
+    assert!(
+        p.iter()
+            .all(|p| p["spec"]["containers"][0]["image"] == "postgres:17")
+    );
 }
 
 #[test]

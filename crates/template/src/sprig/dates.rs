@@ -313,7 +313,11 @@ pub(crate) fn format(t: GoTime, layout: &str) -> String {
             }
             Ok(s) => s,
         };
-        let h12 = if c.hour % 12 == 0 { 12 } else { c.hour % 12 };
+        let h12 = if c.hour.is_multiple_of(12) {
+            12
+        } else {
+            c.hour % 12
+        };
         match s {
             Std::LongMonth => o.push_str(MONTHS[c.month as usize - 1]),
             Std::Month => o.push_str(&MONTHS[c.month as usize - 1][..3]),

@@ -445,7 +445,8 @@ pub(super) fn register(m: &mut FuncMap) {
         Ok(strs(v))
     });
     // `os*` use the platform's separator in Sprig; on Unix it is `/` as for `path`.
-    let paths: [(&str, &str, fn(&str) -> String); 4] = [
+    type PathFn = fn(&str) -> String;
+    let paths: [(&str, &str, PathFn); 4] = [
         ("base", "osBase", path_base),
         ("dir", "osDir", path_dir),
         ("ext", "osExt", path_ext),

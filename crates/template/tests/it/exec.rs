@@ -350,7 +350,8 @@ fn function_values_can_be_called() {
         Value::Func(Function::new(Sig::fixed(&[Ty::Str]), |a| Ok(a[0].clone()))),
     );
     let mut t = Templates::new("t");
-    t.parse("t", "{{ call .f 1 2 3 }} {{ call .g \"x\" }}").unwrap();
+    t.parse("t", "{{ call .f 1 2 3 }} {{ call .g \"x\" }}")
+        .unwrap();
     let data = Value::map(m);
     assert_eq!(t.execute("t", &data).unwrap(), "3 x");
     t.parse("t", "{{ call .g }}").unwrap();
