@@ -106,7 +106,9 @@ pub fn assess(live: Option<&Value>) -> Health {
 }
 
 fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
-    v.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 
 fn int_at(v: &Value, pointer: &str) -> Option<i64> {
@@ -150,7 +152,8 @@ fn deployment(v: &Value) -> Health {
         return Health::progressing("waiting for rollout to be observed");
     }
     if cond_status(v, "Progressing").as_deref() == Some("False")
-        && condition(v, "Progressing").is_some_and(|c| str_at(c, "/reason") == "ProgressDeadlineExceeded")
+        && condition(v, "Progressing")
+            .is_some_and(|c| str_at(c, "/reason") == "ProgressDeadlineExceeded")
     {
         return Health::degraded(format!(
             "deployment exceeded its progress deadline: {}",
@@ -165,10 +168,15 @@ fn deployment(v: &Value) -> Health {
         return Health::progressing(format!("{updated} of {want} replicas updated"));
     }
     if total > updated {
-        return Health::progressing(format!("{} old replicas pending termination", total - updated));
+        return Health::progressing(format!(
+            "{} old replicas pending termination",
+            total - updated
+        ));
     }
     if available < updated {
-        return Health::progressing(format!("{available} of {updated} updated replicas available"));
+        return Health::progressing(format!(
+            "{available} of {updated} updated replicas available"
+        ));
     }
     Health::healthy()
 }
@@ -241,8 +249,17 @@ fn pod(v: &Value) -> Health {
                     .flatten()
                 {
                     let reason = str_at(status, "/state/waiting/reason");
-                    if matches!(reason, "CrashLoopBackOff" | "ImagePullBackOff" | "ErrImagePull" | "CreateContainerConfigError") {
-                        return Health::degraded(format!("{reason}: {}", str_at(status, "/state/waiting/message")));
+                    if matches!(
+                        reason,
+                        "CrashLoopBackOff"
+                            | "ImagePullBackOff"
+                            | "ErrImagePull"
+                            | "CreateContainerConfigError"
+                    ) {
+                        return Health::degraded(format!(
+                            "{reason}: {}",
+                            str_at(status, "/state/waiting/message")
+                        ));
                     }
                 }
                 Health::progressing("pod is not ready")
@@ -305,7 +322,9 @@ fn ingress(v: &Value) -> Health {
 fn hpa(v: &Value) -> Health {
     for (kind, bad) in [("AbleToScale", "False"), ("ScalingActive", "False")] {
         if cond_status(v, kind).as_deref() == Some(bad) {
-            let reason = condition(v, kind).map(|c| str_at(c, "/reason")).unwrap_or_default();
+            let reason = condition(v, kind)
+                .map(|c| str_at(c, "/reason"))
+                .unwrap_or_default();
             if reason.starts_with("Failed") || reason.contains("Invalid") {
                 return Health::degraded(cond_message(v, kind));
             }
@@ -389,8 +408,10 @@ mod tests {
 
     #[test]
     fn job_and_pod_outcomes() {
-        let job = |c: &str| json!({"apiVersion": "batch/v1", "kind": "Job",
-            "status": {"conditions": [{"type": c, "status": "True", "message": "BackoffLimitExceeded"}]}});
+        let job = |c: &str| {
+            json!({"apiVersion": "batch/v1", "kind": "Job",
+            "status": {"conditions": [{"type": c, "status": "True", "message": "BackoffLimitExceeded"}]}})
+        };
         assert_eq!(status(job("Complete")), HealthStatusCode::Healthy);
         let failed = assess(Some(&job("Failed")));
         assert_eq!(failed.status, HealthStatusCode::Degraded);
@@ -401,19 +422,31 @@ mod tests {
 
     #[test]
     fn custom_resources_use_ready_conditions() {
-        let cr = |s: &str| json!({"apiVersion": "example.com/v1", "kind": "Widget",
-            "status": {"conditions": [{"type": "Ready", "status": s}]}});
+        let cr = |s: &str| {
+            json!({"apiVersion": "example.com/v1", "kind": "Widget",
+            "status": {"conditions": [{"type": "Ready", "status": s}]}})
+        };
         assert_eq!(status(cr("True")), HealthStatusCode::Healthy);
         assert_eq!(status(cr("False")), HealthStatusCode::Degraded);
         assert_eq!(status(cr("Unknown")), HealthStatusCode::Progressing);
-        assert_eq!(status(json!({"apiVersion": "v1", "kind": "ConfigMap"})), HealthStatusCode::Healthy);
+        assert_eq!(
+            status(json!({"apiVersion": "v1", "kind": "ConfigMap"})),
+            HealthStatusCode::Healthy
+        );
         assert_eq!(assess(None).status, HealthStatusCode::Missing);
     }
 
     #[test]
     fn worst_follows_argo_order() {
-        let h = |s| Health { status: s, message: String::new() };
-        let all = [h(HealthStatusCode::Healthy), h(HealthStatusCode::Missing), h(HealthStatusCode::Progressing)];
+        let h = |s| Health {
+            status: s,
+            message: String::new(),
+        };
+        let all = [
+            h(HealthStatusCode::Healthy),
+            h(HealthStatusCode::Missing),
+            h(HealthStatusCode::Progressing),
+        ];
         assert_eq!(worst(&all).status, HealthStatusCode::Missing);
         assert_eq!(worst(&[]).status, HealthStatusCode::Healthy);
     }

@@ -8,8 +8,15 @@
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod compare;
 pub mod diff;
+mod engine;
+mod error;
 pub mod health;
 pub mod normalize;
 pub mod plan;
+pub mod sync;
 pub mod tracking;
+
+pub use engine::{Engine, EngineOptions, Prepared, app_id};
+pub use error::EngineError;

@@ -89,7 +89,11 @@ impl IgnoreRules {
     /// object, with its managedFields, decides which fields the named
     /// managers own).
     pub fn apply(&self, key: &ResourceKey, desired: Option<&mut Value>, live: Option<&mut Value>) {
-        let matching: Vec<&CompiledRule> = self.rules.iter().filter(|r| matches(&r.rule, key)).collect();
+        let matching: Vec<&CompiledRule> = self
+            .rules
+            .iter()
+            .filter(|r| matches(&r.rule, key))
+            .collect();
         if matching.is_empty() {
             return;
         }
@@ -109,7 +113,10 @@ impl IgnoreRules {
                 .into_iter()
                 .flatten()
             {
-                let manager = entry.get("manager").and_then(Value::as_str).unwrap_or_default();
+                let manager = entry
+                    .get("manager")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 if managers.contains(&manager)
                     && let Some(fields) = entry.get("fieldsV1")
                 {
@@ -134,10 +141,13 @@ impl IgnoreRules {
 }
 
 fn matches(rule: &ResourceIgnoreDifferences, key: &ResourceKey) -> bool {
-    let group_ok = rule.group.as_deref().unwrap_or("") == key.group
-        || rule.group.as_deref() == Some("*");
+    let group_ok =
+        rule.group.as_deref().unwrap_or("") == key.group || rule.group.as_deref() == Some("*");
     let kind_ok = rule.kind == key.kind || rule.kind == "*";
-    let name_ok = rule.name.as_deref().is_none_or(|n| n.is_empty() || n == key.name);
+    let name_ok = rule
+        .name
+        .as_deref()
+        .is_none_or(|n| n.is_empty() || n == key.name);
     let ns_ok = rule
         .namespace
         .as_deref()
@@ -165,7 +175,8 @@ fn remove_pointer(object: &mut Value, tokens: &[String]) {
                 Some(v) => v,
                 None => return,
             },
-            Value::Array(items) => match token.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+            Value::Array(items) => match token.parse::<usize>().ok().and_then(|i| items.get_mut(i))
+            {
                 Some(v) => v,
                 None => return,
             },
@@ -312,17 +323,34 @@ mod jq {
                 message,
             };
             let code = format!("del({expression})");
-            let defs = jaq_core::defs().chain(jaq_std::defs()).chain(jaq_json::defs());
-            let funs = jaq_core::funs().chain(jaq_std::funs()).chain(jaq_json::funs());
+            let defs = jaq_core::defs()
+                .chain(jaq_std::defs())
+                .chain(jaq_json::defs());
+            let funs = jaq_core::funs()
+                .chain(jaq_std::funs())
+                .chain(jaq_json::funs());
             let loader = Loader::new(defs);
             let arena = Arena::default();
             let modules = loader
-                .load(&arena, File { code: code.as_str(), path: () })
+                .load(
+                    &arena,
+                    File {
+                        code: code.as_str(),
+                        path: (),
+                    },
+                )
                 .map_err(|errs| error(format!("{} parse error(s)", errs.len())))?;
             let filter = Compiler::default()
                 .with_funs(funs)
                 .compile(modules)
-                .map_err(|errs| error(format!("cannot compile: {:?}", errs.iter().flat_map(|(_, e)| e.iter().map(|(name, _)| name.to_string())).collect::<Vec<_>>())))?;
+                .map_err(|errs| {
+                    error(format!(
+                        "cannot compile: {:?}",
+                        errs.iter()
+                            .flat_map(|(_, e)| e.iter().map(|(name, _)| name.to_string()))
+                            .collect::<Vec<_>>()
+                    ))
+                })?;
             Ok(Self { filter })
         }
 
@@ -382,7 +410,10 @@ mod tests {
         rules.apply(&key(), Some(&mut desired), Some(&mut live));
         strip_server_fields(&mut live);
         assert_eq!(desired, live);
-        assert_eq!(desired, json!({"metadata": {}, "spec": {"template": {"spec": {"containers": [{"name": "app"}]}}}}));
+        assert_eq!(
+            desired,
+            json!({"metadata": {}, "spec": {"template": {"spec": {"containers": [{"name": "app"}]}}}})
+        );
     }
 
     #[test]

@@ -371,14 +371,15 @@ pub fn kind_rank(kind: &str) -> usize {
         "Ingress",
         "APIService",
     ];
-    ORDER
-        .iter()
-        .position(|k| *k == kind)
-        .unwrap_or(ORDER.len())
+    ORDER.iter().position(|k| *k == kind).unwrap_or(ORDER.len())
 }
 
 /// Plans a sync of the desired state against the extra live resources.
-pub fn plan(desired: &Desired, extra: &[ExtraResource], options: &SyncOptions) -> Result<Plan, PlanError> {
+pub fn plan(
+    desired: &Desired,
+    extra: &[ExtraResource],
+    options: &SyncOptions,
+) -> Result<Plan, PlanError> {
     let resources = match desired {
         Desired::Failed(message) => return Err(PlanError::RenderFailed(message.clone())),
         Desired::Rendered(resources) => resources,
@@ -449,9 +450,13 @@ pub fn plan(desired: &Desired, extra: &[ExtraResource], options: &SyncOptions) -
         .collect();
     if !candidates.is_empty() {
         if !options.prune {
-            prune_skipped = Some(format!("{} resource(s) need pruning; pruning is off", candidates.len()));
+            prune_skipped = Some(format!(
+                "{} resource(s) need pruning; pruning is off",
+                candidates.len()
+            ));
         } else if ordinary == 0 && !options.allow_empty {
-            prune_skipped = Some("the render is empty and allowEmpty is off: nothing is pruned".to_string());
+            prune_skipped =
+                Some("the render is empty and allowEmpty is off: nothing is pruned".to_string());
         } else {
             for e in candidates {
                 let resource_options = ResourceOptions::of(&e.live, options.defaults);
@@ -524,7 +529,10 @@ mod tests {
 
     fn extra(kind: &str, name: &str) -> ExtraResource {
         let r = res(kind, name, json!({}));
-        ExtraResource { key: r.key, live: r.object }
+        ExtraResource {
+            key: r.key,
+            live: r.object,
+        }
     }
 
     fn order(plan: &Plan) -> Vec<String> {
@@ -539,9 +547,17 @@ mod tests {
         let desired = Desired::Rendered(vec![
             res("Deployment", "web", json!({})),
             res("ConfigMap", "late", json!({WAVE_ANNOTATION: "5"})),
-            res("ConfigMap", "early", json!({TRELLIS_WAVE_ANNOTATION: "-1", WAVE_ANNOTATION: "9"})),
+            res(
+                "ConfigMap",
+                "early",
+                json!({TRELLIS_WAVE_ANNOTATION: "-1", WAVE_ANNOTATION: "9"}),
+            ),
             res("Job", "migrate", json!({HOOK_ANNOTATION: "PreSync"})),
-            res("Job", "smoke", json!({"helm.sh/hook": "post-install,post-upgrade"})),
+            res(
+                "Job",
+                "smoke",
+                json!({"helm.sh/hook": "post-install,post-upgrade"}),
+            ),
             res("Job", "cleanup", json!({HOOK_ANNOTATION: "SyncFail"})),
             res("Namespace", "ns", json!({})),
         ]);
@@ -563,7 +579,10 @@ mod tests {
     #[test]
     fn failed_or_empty_render_never_prunes() {
         let extras = [extra("ConfigMap", "old")];
-        let on = SyncOptions { prune: true, ..Default::default() };
+        let on = SyncOptions {
+            prune: true,
+            ..Default::default()
+        };
         assert!(matches!(
             plan(&Desired::Failed("boom".into()), &extras, &on),
             Err(PlanError::RenderFailed(_))
@@ -571,7 +590,15 @@ mod tests {
         let empty = plan(&Desired::Rendered(vec![]), &extras, &on).unwrap();
         assert!(empty.tasks.is_empty());
         assert!(empty.prune_skipped.unwrap().contains("allowEmpty"));
-        let allowed = plan(&Desired::Rendered(vec![]), &extras, &SyncOptions { allow_empty: true, ..on }).unwrap();
+        let allowed = plan(
+            &Desired::Rendered(vec![]),
+            &extras,
+            &SyncOptions {
+                allow_empty: true,
+                ..on
+            },
+        )
+        .unwrap();
         assert_eq!(order(&allowed), ["Prune:0:old"]);
     }
 
@@ -587,25 +614,55 @@ mod tests {
             res("ConfigMap", "a", json!({})),
             res("Job", "post", json!({HOOK_ANNOTATION: "PostSync"})),
         ]);
-        let options = SyncOptions { prune: true, ..Default::default() };
-        let p = plan(&desired, &[extra("ConfigMap", "early"), late, keep, last], &options).unwrap();
+        let options = SyncOptions {
+            prune: true,
+            ..Default::default()
+        };
+        let p = plan(
+            &desired,
+            &[extra("ConfigMap", "early"), late, keep, last],
+            &options,
+        )
+        .unwrap();
         assert_eq!(
             order(&p),
-            ["Apply:0:a", "Prune:3:late", "Prune:0:early", "Hook:0:post", "Prune:0:last"]
+            [
+                "Apply:0:a",
+                "Prune:3:late",
+                "Prune:0:early",
+                "Hook:0:post",
+                "Prune:0:last"
+            ]
         );
     }
 
     #[test]
     fn generated_hook_names_are_fixed_per_sync_and_policies_read() {
-        let mut hook = res("Job", "x", json!({HOOK_ANNOTATION: "PreSync", HOOK_DELETE_POLICY: "HookSucceeded,HookFailed"}));
-        hook.object["metadata"].as_object_mut().unwrap().remove("name");
+        let mut hook = res(
+            "Job",
+            "x",
+            json!({HOOK_ANNOTATION: "PreSync", HOOK_DELETE_POLICY: "HookSucceeded,HookFailed"}),
+        );
+        hook.object["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("name");
         hook.object["metadata"]["generateName"] = json!("migrate-");
         hook.key = ResourceKey::from_object(&hook.object).unwrap();
-        let options = SyncOptions { hook_suffix: "abc12".into(), ..Default::default() };
+        let options = SyncOptions {
+            hook_suffix: "abc12".into(),
+            ..Default::default()
+        };
         let p = plan(&Desired::Rendered(vec![hook]), &[], &options).unwrap();
         assert_eq!(p.tasks[0].key.name, "migrate-abc12");
-        assert_eq!(p.tasks[0].object.as_ref().unwrap()["metadata"]["name"], "migrate-abc12");
-        assert_eq!(p.tasks[0].delete_policies, [DeletePolicy::HookSucceeded, DeletePolicy::HookFailed]);
+        assert_eq!(
+            p.tasks[0].object.as_ref().unwrap()["metadata"]["name"],
+            "migrate-abc12"
+        );
+        assert_eq!(
+            p.tasks[0].delete_policies,
+            [DeletePolicy::HookSucceeded, DeletePolicy::HookFailed]
+        );
     }
 
     #[test]
@@ -617,7 +674,18 @@ mod tests {
             apply_out_of_sync_only: true,
             ..Default::default()
         };
-        let p = plan(&Desired::Rendered(vec![synced, res("ConfigMap", "new", json!({}))]), &[], &options).unwrap();
-        assert_eq!(order(&p), [format!("CreateNamespace:{}:ns", i32::MIN), "Apply:0:new".to_string()]);
+        let p = plan(
+            &Desired::Rendered(vec![synced, res("ConfigMap", "new", json!({}))]),
+            &[],
+            &options,
+        )
+        .unwrap();
+        assert_eq!(
+            order(&p),
+            [
+                format!("CreateNamespace:{}:ns", i32::MIN),
+                "Apply:0:new".to_string()
+            ]
+        );
     }
 }

@@ -179,7 +179,11 @@ impl Store {
 
     /// Waits until `check` holds for the store, re-checking after every
     /// change, or the timeout passes. Returns whether it holds.
-    pub async fn wait_until(&self, timeout: Duration, mut check: impl FnMut(&Store) -> bool) -> bool {
+    pub async fn wait_until(
+        &self,
+        timeout: Duration,
+        mut check: impl FnMut(&Store) -> bool,
+    ) -> bool {
         let mut changes = self.shared.version.subscribe();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
@@ -222,12 +226,16 @@ impl Writer {
         match event {
             watcher::Event::Init => self.buffer = Some(HashMap::new()),
             watcher::Event::InitApply(object) => {
-                let (Some(label), Some(at)) = (self.label_of(&object), ObjectRef::of(&object)) else {
+                let (Some(label), Some(at)) = (self.label_of(&object), ObjectRef::of(&object))
+                else {
                     return;
                 };
                 let label = label.to_string();
                 if let Some(buffer) = self.buffer.as_mut() {
-                    buffer.entry(label).or_default().insert(at, Arc::new(object));
+                    buffer
+                        .entry(label)
+                        .or_default()
+                        .insert(at, Arc::new(object));
                 }
             }
             watcher::Event::InitDone => {
@@ -265,7 +273,10 @@ impl Writer {
             }
             s.by_label.retain(|_, o| !o.is_empty());
             if let Some(label) = label {
-                s.by_label.entry(label).or_default().insert(at, Arc::new(object));
+                s.by_label
+                    .entry(label)
+                    .or_default()
+                    .insert(at, Arc::new(object));
             }
         });
     }

@@ -47,10 +47,11 @@ impl Cluster {
         };
         let config = match &options.kubeconfig {
             Some(path) => {
-                let kubeconfig = Kubeconfig::read_from(path).map_err(|source| Error::Kubeconfig {
-                    path: path.clone(),
-                    source: Box::new(source),
-                })?;
+                let kubeconfig =
+                    Kubeconfig::read_from(path).map_err(|source| Error::Kubeconfig {
+                        path: path.clone(),
+                        source: Box::new(source),
+                    })?;
                 kube::Config::from_custom_kubeconfig(kubeconfig, &kube_options)
                     .await
                     .map_err(|source| Error::Kubeconfig {

@@ -141,9 +141,10 @@ impl Discovery {
                     if version == preferred || !tables.by_gk.contains_key(&gk) {
                         tables.by_gk.insert(gk, info.clone());
                     }
-                    tables
-                        .by_gvk
-                        .insert((ar.group.clone(), ar.version.clone(), ar.kind.clone()), info);
+                    tables.by_gvk.insert(
+                        (ar.group.clone(), ar.version.clone(), ar.kind.clone()),
+                        info,
+                    );
                 }
             }
         }

@@ -163,7 +163,11 @@ impl Cluster {
             meta.insert("namespace".into(), Value::String(namespace.clone()));
         }
         let api = self.api(&info, &namespace);
-        let verb = if options.dry_run { "dry-run apply" } else { "apply" };
+        let verb = if options.dry_run {
+            "dry-run apply"
+        } else {
+            "apply"
+        };
         let stored = retry(|| async {
             api.patch(&name, &params, &Patch::Apply(&body))
                 .await
@@ -229,7 +233,11 @@ impl Cluster {
 
     /// Deletes one object with a propagation policy. A kind the server no
     /// longer serves has nothing left to delete.
-    pub async fn delete(&self, key: &ResourceKey, propagation: Propagation) -> Result<DeleteOutcome> {
+    pub async fn delete(
+        &self,
+        key: &ResourceKey,
+        propagation: Propagation,
+    ) -> Result<DeleteOutcome> {
         let Some(info) = self
             .discovery()
             .cached_group_kind(&key.group, &key.kind)

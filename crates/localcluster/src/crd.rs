@@ -42,6 +42,22 @@ pub fn convert_schema(s: &Value) -> Node {
         })
         .unwrap_or_default();
     node.map_type = str_of("x-kubernetes-map-type");
+    if s.get("x-kubernetes-embedded-resource").and_then(Value::as_bool) == Some(true)
+        && !node.props.is_empty()
+    {
+        // An embedded object always may carry its own type and metadata.
+        for k in ["apiVersion", "kind"] {
+            node.props.entry(k.into()).or_insert_with(|| Node {
+                ty: Some("string".into()),
+                ..Node::default()
+            });
+        }
+        node.props.entry("metadata".into()).or_insert_with(|| Node {
+            ty: Some("object".into()),
+            preserve_unknown: true,
+            ..Node::default()
+        });
+    }
     node.preserve_unknown = s
         .get("x-kubernetes-preserve-unknown-fields")
         .and_then(Value::as_bool)
@@ -195,6 +211,225 @@ pub fn validate(v: &Value, node: &Node, path: &str, out: &mut Vec<(String, Strin
     }
 }
 
+/// The schema of a child: a property's, a list element's or a map value's.
+fn child_schema<'a>(schema: &'a Value, key: Option<&str>) -> Option<&'a Value> {
+    match key {
+        Some(k) => schema["properties"]
+            .get(k)
+            .or_else(|| schema.get("additionalProperties").filter(|a| a.is_object())),
+        None => schema.get("items").filter(|i| i.is_object()),
+    }
+}
+
+/// Removes `null` values of fields that are not `nullable`, as the server does before
+/// defaulting (so a default then applies).
+pub fn drop_nulls(v: &mut Value, schema: &Value) {
+    match v {
+        Value::Object(map) => {
+            map.retain(|k, child| {
+                let nullable = child_schema(schema, Some(k))
+                    .is_some_and(|s| s["nullable"].as_bool() == Some(true));
+                !child.is_null() || nullable || child_schema(schema, Some(k)).is_none()
+            });
+            for (k, child) in map.iter_mut() {
+                if let Some(s) = child_schema(schema, Some(k)) {
+                    drop_nulls(child, s);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(s) = child_schema(schema, None) {
+                for child in items {
+                    drop_nulls(child, s);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn shown(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("\"{s}\""),
+        other => other.to_string(),
+    }
+}
+
+fn join(path: &str, k: &str) -> String {
+    if path.is_empty() {
+        k.to_owned()
+    } else {
+        format!("{path}.{k}")
+    }
+}
+
+/// Checks the value validations of a CustomResourceDefinition's schema — `required`, `enum`,
+/// `pattern`, `minimum`/`maximum` (and exclusive forms), `multipleOf`, lengths, item and
+/// property counts, `nullable`, embedded resources — on a pruned and defaulted object, with the
+/// real server's messages: `(field path, message)`.
+pub fn validate_values(v: &Value, schema: &Value, path: &str, out: &mut Vec<(String, String)>) {
+    if out.len() > 50 {
+        return;
+    }
+    let root = path.is_empty();
+    if v.is_null() {
+        if !root && schema["nullable"].as_bool() != Some(true) && schema.get("type").is_some() {
+            out.push((
+                path.to_owned(),
+                format!(
+                    "Invalid value: \"null\": {path} in body must be of type {}: \"null\"",
+                    schema["type"].as_str().unwrap_or("object")
+                ),
+            ));
+        }
+        return;
+    }
+    if let Some(allowed) = schema["enum"].as_array()
+        && !allowed.contains(v)
+    {
+        let list: Vec<String> = allowed.iter().map(shown).collect();
+        out.push((
+            path.to_owned(),
+            format!("Unsupported value: {}: supported values: {}", shown(v), list.join(", ")),
+        ));
+    }
+    match v {
+        Value::String(text) => {
+            let len = text.chars().count() as u64;
+            if let Some(min) = schema["minLength"].as_u64()
+                && len < min
+            {
+                out.push((
+                    path.to_owned(),
+                    format!("Invalid value: \"{text}\": {path} in body should be at least {min} chars long"),
+                ));
+            }
+            if let Some(max) = schema["maxLength"].as_u64()
+                && len > max
+            {
+                out.push((
+                    path.to_owned(),
+                    format!("Too long: may not be more than {max} bytes"),
+                ));
+            }
+            if let Some(p) = schema["pattern"].as_str() {
+                match regex::Regex::new(p) {
+                    Ok(re) if !re.is_match(text) => out.push((
+                        path.to_owned(),
+                        format!("Invalid value: \"{text}\": {path} in body should match '{p}'"),
+                    )),
+                    _ => {}
+                }
+            }
+        }
+        Value::Number(n) => {
+            let x = n.as_f64().unwrap_or(0.0);
+            let excl_min = schema["exclusiveMinimum"].as_bool() == Some(true);
+            let excl_max = schema["exclusiveMaximum"].as_bool() == Some(true);
+            if let Some(min) = schema["minimum"].as_f64()
+                && (x < min || (excl_min && x == min))
+            {
+                let how = if excl_min { "greater than" } else { "greater than or equal to" };
+                out.push((
+                    path.to_owned(),
+                    format!("Invalid value: {n}: {path} in body should be {how} {}", schema["minimum"]),
+                ));
+            }
+            if let Some(max) = schema["maximum"].as_f64()
+                && (x > max || (excl_max && x == max))
+            {
+                let how = if excl_max { "less than" } else { "less than or equal to" };
+                out.push((
+                    path.to_owned(),
+                    format!("Invalid value: {n}: {path} in body should be {how} {}", schema["maximum"]),
+                ));
+            }
+            if let Some(m) = schema["multipleOf"].as_f64()
+                && m > 0.0
+                && (x / m).fract().abs() > 1e-9
+            {
+                out.push((
+                    path.to_owned(),
+                    format!("Invalid value: {n}: {path} in body should be a multiple of {}", schema["multipleOf"]),
+                ));
+            }
+        }
+        Value::Array(items) => {
+            let len = items.len() as u64;
+            if let Some(min) = schema["minItems"].as_u64()
+                && len < min
+            {
+                out.push((
+                    path.to_owned(),
+                    format!("Invalid value: {len}: {path} in body should have at least {min} items"),
+                ));
+            }
+            if let Some(max) = schema["maxItems"].as_u64()
+                && len > max
+            {
+                out.push((
+                    path.to_owned(),
+                    format!("Too many: {len}: must have at most {max} items"),
+                ));
+            }
+            if schema["x-kubernetes-list-type"] == "set" {
+                for (i, x) in items.iter().enumerate() {
+                    if items[..i].contains(x) {
+                        out.push((format!("{path}[{i}]"), format!("Duplicate value: {}", shown(x))));
+                    }
+                }
+            }
+            if let Some(s) = child_schema(schema, None) {
+                for (i, child) in items.iter().enumerate() {
+                    validate_values(child, s, &format!("{path}[{i}]"), out);
+                }
+            }
+        }
+        Value::Object(map) => {
+            for r in schema["required"].as_array().into_iter().flatten() {
+                if let Some(k) = r.as_str()
+                    && !map.contains_key(k)
+                {
+                    out.push((join(path, k), "Required value".into()));
+                }
+            }
+            let count = map.len() as u64;
+            if let Some(min) = schema["minProperties"].as_u64()
+                && count < min
+            {
+                out.push((
+                    path.to_owned(),
+                    format!("Invalid value: {count}: {path} in body should have at least {min} properties"),
+                ));
+            }
+            if let Some(max) = schema["maxProperties"].as_u64()
+                && count > max
+            {
+                out.push((
+                    path.to_owned(),
+                    format!("Too many: {count}: must have at most {max} items"),
+                ));
+            }
+            if schema["x-kubernetes-embedded-resource"].as_bool() == Some(true) {
+                for k in ["apiVersion", "kind"] {
+                    if map.get(k).and_then(Value::as_str).is_none_or(str::is_empty) {
+                        out.push((join(path, k), "Required value: must not be empty".into()));
+                    }
+                }
+            }
+            for (k, child) in map {
+                if root && matches!(k.as_str(), "apiVersion" | "kind" | "metadata") {
+                    continue;
+                }
+                if let Some(s) = child_schema(schema, Some(k)) {
+                    validate_values(child, s, &join(path, k), out);
+                }
+            }
+        }
+        Value::Bool(_) | Value::Null => {}
+    }
+}
+
 /// Checks what the real server requires of a CustomResourceDefinition before serving it: the
 /// name is `<plural>.<group>`, names and scope are set, and exactly one version is stored.
 pub fn check_definition(crd: &Value, name: &str) -> Result<(), Vec<(String, String)>> {
@@ -306,5 +541,55 @@ mod tests {
         validate(&json!({"spec": {"size": "big"}}), &schema, "", &mut errs);
         assert_eq!(errs.len(), 1);
         assert_eq!(errs[0].0, "spec.size");
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod value_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn errors(schema: &Value, obj: &Value) -> Vec<(String, String)> {
+        let mut obj = obj.clone();
+        drop_nulls(&mut obj, schema);
+        let mut out = Vec::new();
+        validate_values(&obj, schema, "", &mut out);
+        out
+    }
+
+    #[test]
+    fn value_validations_name_field_paths() {
+        let schema = json!({"type": "object", "properties": {"spec": {"type": "object",
+            "required": ["size"],
+            "properties": {
+                "size": {"type": "integer", "minimum": 1, "maximum": 5},
+                "color": {"type": "string", "enum": ["red", "blue"]},
+                "name": {"type": "string", "pattern": "^[a-z]+$", "minLength": 2, "maxLength": 4},
+                "tags": {"type": "array", "minItems": 1, "maxItems": 2, "items": {"type": "string"}},
+                "note": {"type": "string", "nullable": true},
+                "port": {"x-kubernetes-int-or-string": true},
+                "inner": {"type": "object", "x-kubernetes-embedded-resource": true,
+                    "x-kubernetes-preserve-unknown-fields": true}
+            }}}});
+        let ok = json!({"spec": {"size": 3, "color": "red", "name": "abc", "tags": ["a"],
+            "note": null, "port": "http", "inner": {"apiVersion": "v1", "kind": "ConfigMap"}}});
+        assert_eq!(errors(&schema, &ok), vec![]);
+        let bad = json!({"spec": {"size": 9, "color": "green", "name": "ABCDEF", "tags": [],
+            "inner": {"kind": "ConfigMap"}}});
+        let e = errors(&schema, &bad);
+        let text: Vec<String> = e.iter().map(|(f, m)| format!("{f}: {m}")).collect();
+        for want in [
+            "spec.size: Invalid value: 9: spec.size in body should be less than or equal to 5",
+            "spec.color: Unsupported value: \"green\": supported values: \"red\", \"blue\"",
+            "spec.name: Too long: may not be more than 4 bytes",
+            "spec.name: Invalid value: \"ABCDEF\": spec.name in body should match '^[a-z]+$'",
+            "spec.tags: Invalid value: 0: spec.tags in body should have at least 1 items",
+            "spec.inner.apiVersion: Required value: must not be empty",
+        ] {
+            assert!(text.iter().any(|t| t == want), "missing {want:?} in {text:#?}");
+        }
+        let missing = errors(&schema, &json!({"spec": {"size": null}}));
+        assert_eq!(missing, vec![("spec.size".to_owned(), "Required value".to_owned())]);
     }
 }

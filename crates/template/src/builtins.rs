@@ -35,7 +35,14 @@ pub(crate) fn builtins() -> FuncMap {
         m.insert(name, f);
     }
     m.add("not", any1(), |a| Ok(Value::Bool(!a[0].truthy())));
-    m.add("len", any1(), |a| length(&a[0]).map(Value::Int));
+    m.insert(
+        "len",
+        Function::with_special(
+            any1(),
+            |_: &mut crate::CallContext<'_>, a: &[Value]| length(&a[0]).map(Value::Int),
+            Special::Len,
+        ),
+    );
     m.add("index", var1(), |a| index(&a[0], &a[1..]));
     m.add("slice", var1(), |a| slice(&a[0], &a[1..]));
     m.add("print", var0(), |a| Ok(Value::from(gofmt::sprint(a))));
@@ -56,17 +63,17 @@ pub(crate) fn builtins() -> FuncMap {
     let call = Function::with_special(
         var1(),
         |ctx: &mut crate::CallContext<'_>, a: &[Value]| match &a[0] {
-        Value::Func(f) => {
-            let set = ctx.templates().clone();
-            f.call_plain(&set, "fn", &a[1..])
-        }
-        Value::Nil => Err("call of nil".into()),
-        other => Err(FuncError::Call(format!(
-            "non-function {} of type {}",
-            other.to_go_string(),
-            other.type_name()
-        ))),
-    },
+            Value::Func(f) => {
+                let set = ctx.templates().clone();
+                f.call_plain(&set, "fn", &a[1..])
+            }
+            Value::Nil => Err("call of nil".into()),
+            other => Err(FuncError::Call(format!(
+                "non-function {} of type {}",
+                other.to_go_string(),
+                other.type_name()
+            ))),
+        },
         Special::Call,
     );
     m.insert("call", call);
@@ -81,7 +88,7 @@ pub(crate) fn builtins() -> FuncMap {
     m
 }
 
-fn length(v: &Value) -> Result<i64, FuncError> {
+pub(crate) fn length(v: &Value) -> Result<i64, FuncError> {
     Ok(match v {
         Value::Nil => return Err("len of untyped nil".into()),
         Value::Str(s) => s.len() as i64,

@@ -221,13 +221,14 @@ fn run(
         set,
         out,
         vars: vec![("$", dot.clone())],
+        args: Vec::new(),
         name: name.to_string(),
         source: tree.source.clone(),
         node: None,
         depth,
         budget,
     };
-    st.walk(&dot, &tree.root).map(|_| ())
+    st.walk(&dot, &tree.root).map(|_| ()).map_err(|e| *e)
 }
 
 /// What a function sees of the running execution.
@@ -366,6 +367,8 @@ struct State<'a, 'o> {
     set: &'a Templates,
     out: &'o mut String,
     vars: Vec<(&'a str, Val)>,
+    /// Evaluated arguments of the calls in progress.
+    args: Vec<Value>,
     name: String,
     source: Arc<Source>,
     node: Option<At<'a>>,
@@ -373,7 +376,8 @@ struct State<'a, 'o> {
     budget: &'o mut Budget,
 }
 
-type R<T> = Result<T, Error>;
+// Boxed so that the `Result`s returned on every evaluation step stay small.
+type R<T> = Result<T, Box<Error>>;
 
 impl<'a> State<'a, '_> {
     fn at(&mut self, n: At<'a>) {
@@ -386,37 +390,37 @@ impl<'a> State<'a, '_> {
             Some(n) => (Some(self.source.location(n.pos())), Some(n.describe())),
             None => (None, None),
         };
-        Err(Error::Exec(Box::new(ExecError {
+        Err(Box::new(Error::Exec(Box::new(ExecError {
             template: self.name.clone(),
             location,
             context,
             message: msg.into(),
-        })))
+        }))))
     }
 
     fn step(&mut self) -> R<()> {
         self.budget.steps += 1;
         if self.budget.steps > self.set.options.max_steps {
-            return Err(Error::Limit {
+            return Err(Box::new(Error::Limit {
                 template: self.name.clone(),
                 message: format!(
                     "exceeded maximum execution steps ({})",
                     self.set.options.max_steps
                 ),
-            });
+            }));
         }
         Ok(())
     }
 
     fn write(&mut self, s: &str) -> R<()> {
         if self.out.len() + s.len() > self.budget.out_base + self.set.options.max_output {
-            return Err(Error::Limit {
+            return Err(Box::new(Error::Limit {
                 template: self.name.clone(),
                 message: format!(
                     "output exceeds maximum size ({} bytes)",
                     self.set.options.max_output
                 ),
-            });
+            }));
         }
         self.out.push_str(s);
         Ok(())
@@ -932,6 +936,41 @@ impl<'a> State<'a, '_> {
             };
         }
         if let Callee::Func(f) = &callee
+            && f.0.special == crate::funcs::Special::Len
+        {
+            // Go's len sees its argument before interface unwrapping: a nil
+            // fetched from a map is a nil pointer, an absent value is invalid.
+            let raw = match (args.first(), final_) {
+                (Some(Arg::Nil(_)), _) => Val::invalid(),
+                (
+                    Some(
+                        a @ (Arg::Field { .. }
+                        | Arg::Variable { .. }
+                        | Arg::Pipe(_)
+                        | Arg::Ident { .. }
+                        | Arg::Chain { .. }
+                        | Arg::Dot(_)),
+                    ),
+                    _,
+                ) => self.eval_arg_untyped(dot, a)?,
+                (Some(a), _) => Val::plain(Some(self.eval_arg(dot, Ty::Any, a)?)),
+                (None, Some(fin)) => fin,
+                (None, None) => Val::invalid(),
+            };
+            self.at(node);
+            return match &raw.v {
+                None => self
+                    .errorf("error calling len: reflect: call of reflect.Value.Type on zero Value"),
+                Some(Value::Nil) => self.errorf("error calling len: len of nil pointer"),
+                Some(v) => match crate::builtins::length(v) {
+                    Ok(n) => Ok(Val::plain(Some(Value::Int(n)))),
+                    Err(FuncError::Call(msg) | FuncError::Exec(msg)) => {
+                        self.errorf(format!("error calling len: {msg}"))
+                    }
+                },
+            };
+        }
+        if let Callee::Func(f) = &callee
             && f.0.special == crate::funcs::Special::AndOr
         {
             let want = name == "or";
@@ -947,25 +986,32 @@ impl<'a> State<'a, '_> {
             }
             return Ok(Val::plain(Some(v)));
         }
-        let mut argv = Vec::with_capacity(num_in);
+        // Arguments live on a stack shared by nested calls, saving an
+        // allocation per call. An error abandons the whole execution, so only
+        // the success path needs to pop.
+        let base = self.args.len();
         for (i, a) in args.iter().enumerate() {
-            argv.push(self.eval_arg(dot, sig.param(i), a)?);
+            let v = self.eval_arg(dot, sig.param(i), a)?;
+            self.args.push(v);
         }
         if let Some(f) = final_ {
             let t = sig.param(num_in - 1);
-            argv.push(self.validate_type(f, t)?);
+            let v = self.validate_type(f, t)?;
+            self.args.push(v);
         }
+        let argv = &self.args[base..];
         let result = match callee {
             Callee::Func(f) => {
                 let mut ctx = CallContext {
                     set: self.set,
                     depth: self.depth,
-                    budget: self.budget,
+                    budget: &mut *self.budget,
                 };
-                (f.0.body)(&mut ctx, &argv)
+                (f.0.body)(&mut ctx, argv)
             }
-            Callee::Method(o) => o.call_method(name, &argv).map_err(FuncError::Call),
+            Callee::Method(o) => o.call_method(name, argv).map_err(FuncError::Call),
         };
+        self.args.truncate(base);
         match result {
             Ok(v) => Ok(Val::plain(Some(v))),
             Err(FuncError::Call(msg)) => {

@@ -119,6 +119,8 @@ pub(crate) enum Special {
     AndOr,
     /// `call`: errors name the callee's source form.
     Call,
+    /// `len`: a nil interface and an invalid value fail differently.
+    Len,
 }
 
 /// A callable template function with its Go signature (cheap to clone).
@@ -138,7 +140,11 @@ impl Function {
     where
         F: Fn(&[Value]) -> Result<Value, FuncError> + Send + Sync + 'static,
     {
-        Function::with_special(sig, move |_: &mut CallContext<'_>, a: &[Value]| f(a), Special::None)
+        Function::with_special(
+            sig,
+            move |_: &mut CallContext<'_>, a: &[Value]| f(a),
+            Special::None,
+        )
     }
 
     /// A function that also reaches the running execution (to run named
@@ -245,7 +251,8 @@ impl Hasher for NameHasher {
     }
     fn write(&mut self, bytes: &[u8]) {
         for b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
         }
     }
 }
@@ -283,6 +290,13 @@ impl FuncMap {
     /// Looks `name` up.
     pub fn get(&self, name: &str) -> Option<&Function> {
         self.map.get(name)
+    }
+
+    /// The registered names, sorted.
+    pub fn names(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.map.keys().map(String::as_str).collect();
+        v.sort_unstable();
+        v
     }
 
     /// Whether `name` is registered.

@@ -71,12 +71,40 @@ struct Spec {
 pub fn sprintf(format: &str, args: &[Value]) -> String {
     let mut out = String::new();
     let mut argi = 0usize;
+    let mut reordered = false;
     let mut chars = format.char_indices().peekable();
+    // An explicit argument index `[n]` (1-based) selects the next argument.
+    let arg_index = |chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>,
+                     argi: &mut usize,
+                     good: &mut bool,
+                     reordered: &mut bool|
+     -> bool {
+        if chars.peek().map(|c| c.1) != Some('[') {
+            return false;
+        }
+        chars.next();
+        *reordered = true;
+        let mut digits = String::new();
+        let mut closed = false;
+        for (_, c) in chars.by_ref() {
+            if c == ']' {
+                closed = true;
+                break;
+            }
+            digits.push(c);
+        }
+        match digits.parse::<usize>() {
+            Ok(n) if closed && n >= 1 && n <= args.len() => *argi = n - 1,
+            _ => *good = false,
+        }
+        true
+    };
     while let Some((_, c)) = chars.next() {
         if c != '%' {
             out.push(c);
             continue;
         }
+        let mut good = true;
         let mut spec = Spec::default();
         // Flags.
         while let Some(&(_, f)) = chars.peek() {
@@ -94,7 +122,9 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             chars.next();
         }
         // Width.
+        let mut after_index = arg_index(&mut chars, &mut argi, &mut good, &mut reordered);
         if let Some(&(_, '*')) = chars.peek() {
+            after_index = false;
             chars.next();
             match args.get(argi).and_then(Value::as_int) {
                 Some(w) if w.unsigned_abs() <= TOO_LARGE as u64 => {
@@ -119,6 +149,9 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
                 }
             }
             if !w.is_empty() {
+                if after_index {
+                    good = false;
+                }
                 match w.parse::<usize>() {
                     Ok(n) if n <= TOO_LARGE => spec.width = Some(n),
                     _ => out.push_str("%!(BADWIDTH)"),
@@ -128,7 +161,12 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         // Precision.
         if let Some(&(_, '.')) = chars.peek() {
             chars.next();
+            if after_index {
+                good = false;
+            }
+            after_index = arg_index(&mut chars, &mut argi, &mut good, &mut reordered);
             if let Some(&(_, '*')) = chars.peek() {
+                after_index = false;
                 chars.next();
                 match args.get(argi).and_then(Value::as_int) {
                     Some(p) if (0..=TOO_LARGE as i64).contains(&p) => spec.prec = Some(p as usize),
@@ -154,12 +192,21 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
                 }
             }
         }
+        if !after_index {
+            arg_index(&mut chars, &mut argi, &mut good, &mut reordered);
+        }
         let Some((_, verb)) = chars.next() else {
             out.push_str("%!(NOVERB)");
             break;
         };
         if verb == '%' {
             out.push('%');
+            continue;
+        }
+        if !good {
+            out.push_str("%!");
+            out.push(verb);
+            out.push_str("(BADINDEX)");
             continue;
         }
         let Some(arg) = args.get(argi) else {
@@ -185,7 +232,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         }
         fmt_arg(&mut out, arg, verb, &spec, 0);
     }
-    if argi < args.len() {
+    if !reordered && argi < args.len() {
         out.push_str("%!(EXTRA ");
         for (i, a) in args[argi..].iter().enumerate() {
             if i > 0 {
@@ -226,7 +273,9 @@ fn pad(out: &mut String, s: &str, spec: &Spec) {
         out.push_str(s);
         out.extend(std::iter::repeat_n(' ', fill));
     } else {
-        out.extend(std::iter::repeat_n(' ', fill));
+        // Go pads with zeros on the left when asked, strings included.
+        let c = if spec.zero { '0' } else { ' ' };
+        out.extend(std::iter::repeat_n(c, fill));
         out.push_str(s);
     }
 }
@@ -531,6 +580,14 @@ pub fn format_g(f: f64, prec: Option<usize>) -> String {
     if !f.is_finite() {
         return format_special(f);
     }
+    // Fast path for the common case: integral values below %g's exponent
+    // threshold print as plain integers (values from YAML are all float64).
+    if prec.is_none() && f.fract() == 0.0 && f.abs() < 1e6 {
+        if f == 0.0 && f.is_sign_negative() {
+            return "-0".into();
+        }
+        return (f as i64).to_string();
+    }
     let shortest = prec.is_none();
     let p = match prec {
         Some(0) => Some(1),
@@ -720,6 +777,9 @@ mod tests {
         assert_eq!(format_g(3.0, None), "3");
         assert_eq!(format_g(-0.5, None), "-0.5");
         assert_eq!(format_g(0.0, None), "0");
+        assert_eq!(format_g(-0.0, None), "-0");
+        assert_eq!(format_g(999999.0, None), "999999");
+        assert_eq!(format_g(-42.0, None), "-42");
     }
 
     #[test]

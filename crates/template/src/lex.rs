@@ -4,10 +4,12 @@
 //! a space beside them, comments must touch their delimiters, actions may span
 //! lines, and numbers are scanned loosely then checked by the parser.
 
+use std::sync::Arc;
+
 /// A token kind.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Tok {
-    Text(String),
+    Text(Arc<str>),
     LeftDelim,
     RightDelim,
     Comment,
@@ -18,15 +20,15 @@ pub(crate) enum Tok {
     LeftParen,
     RightParen,
     Comma,
-    Str { quoted: String, value: String },
-    Char(String),
-    Number(String),
+    Str { quoted: Arc<str>, value: Arc<str> },
+    Char(Arc<str>),
+    Number(Arc<str>),
     Bool(bool),
     Nil,
     Dot,
-    Field(String),
-    Variable(String),
-    Ident(String),
+    Field(Arc<str>),
+    Variable(Arc<str>),
+    Ident(Arc<str>),
     Keyword(&'static str),
     Eof,
 }
@@ -102,7 +104,7 @@ impl Lexer<'_> {
             let start = self.pos;
             let Some(off) = self.rest().find(self.left) else {
                 if start < self.src.len() {
-                    self.emit(Tok::Text(self.src[start..].to_string()), start);
+                    self.emit(Tok::Text(Arc::from(&self.src[start..])), start);
                 }
                 self.emit(Tok::Eof, self.src.len());
                 return Ok(());
@@ -119,7 +121,7 @@ impl Lexer<'_> {
                 }
             }
             if text_end > start {
-                self.emit(Tok::Text(self.src[start..text_end].to_string()), start);
+                self.emit(Tok::Text(Arc::from(&self.src[start..text_end])), start);
             }
             self.pos = after;
             if trim_left {
@@ -254,8 +256,8 @@ impl Lexer<'_> {
                     let value = raw[1..raw.len() - 1].to_string();
                     self.emit(
                         Tok::Str {
-                            quoted: raw.to_string(),
-                            value,
+                            quoted: Arc::from(raw),
+                            value: Arc::from(value),
                         },
                         p,
                     );
@@ -265,7 +267,7 @@ impl Lexer<'_> {
                     self.pos += 1;
                     let name = self.scan_word();
                     self.check_terminator(p, "variable")?;
-                    self.emit(Tok::Variable(format!("${name}")), p);
+                    self.emit(Tok::Variable(Arc::from(format!("${name}"))), p);
                 }
                 '.' => {
                     let next = self.src[p + 1..].chars().next();
@@ -278,7 +280,7 @@ impl Lexer<'_> {
                             self.emit(Tok::Dot, p);
                         } else {
                             self.check_terminator(p, "field")?;
-                            self.emit(Tok::Field(name), p);
+                            self.emit(Tok::Field(Arc::from(name)), p);
                         }
                     }
                 }
@@ -292,7 +294,7 @@ impl Lexer<'_> {
                         "nil" => Tok::Nil,
                         w => match KEYWORDS.iter().find(|k| **k == w) {
                             Some(k) => Tok::Keyword(k),
-                            None => Tok::Ident(word),
+                            None => Tok::Ident(Arc::from(word)),
                         },
                     };
                     self.emit(tok, p);
@@ -351,8 +353,8 @@ impl Lexer<'_> {
         self.pos = i + 1;
         self.emit(
             Tok::Str {
-                quoted: quoted.to_string(),
-                value,
+                quoted: Arc::from(quoted),
+                value: Arc::from(value),
             },
             p,
         );
@@ -372,7 +374,7 @@ impl Lexer<'_> {
             }
         }
         self.pos = i + 1;
-        self.emit(Tok::Char(self.src[p..=i].to_string()), p);
+        self.emit(Tok::Char(Arc::from(&self.src[p..=i])), p);
         Ok(())
     }
 
@@ -406,7 +408,7 @@ impl Lexer<'_> {
         if text == "+" || text == "-" {
             return self.err(format!("bad number syntax: {text:?}"), p);
         }
-        self.emit(Tok::Number(text.to_string()), p);
+        self.emit(Tok::Number(Arc::from(text)), p);
         Ok(())
     }
 }

@@ -18,6 +18,32 @@
 //! assert_eq!(t.execute("demo", &Value::map(data)).unwrap(), r#"a="x" b="2" "#);
 //! ```
 //!
+//! # Hosting Helm on it
+//!
+//! The Helm layer adds its functions through [`FuncMap`]; those that run
+//! templates get a [`CallContext`]. `include` is a named-template call:
+//!
+//! ```
+//! use trellis_template::{CallContext, FuncError, FuncMap, Function, Sig, Templates, Ty, Value};
+//! let mut helm = FuncMap::new();
+//! helm.insert("include", Function::with_context(Sig::fixed(&[Ty::Str, Ty::Any]), |ctx: &mut CallContext<'_>, a: &[Value]| {
+//!     ctx.execute_template(a[0].as_str().unwrap_or_default(), &a[1])
+//!         .map(Value::from)
+//!         .map_err(|e| FuncError::Call(e.to_string()))
+//! }));
+//! let mut t = Templates::new("chart");
+//! t.funcs(&helm);
+//! t.parse("chart/templates/_helpers.tpl", r#"{{ define "name" }}web{{ end }}"#).unwrap();
+//! t.parse("chart/templates/a.yaml", r#"name: {{ include "name" . }}"#).unwrap();
+//! assert_eq!(t.execute("chart/templates/a.yaml", &Value::Nil).unwrap(), "name: web");
+//! ```
+//!
+//! `tpl` clones the set ([`CallContext::templates`]), parses its text into the
+//! clone and runs it with [`CallContext::execute`]; `.Files` and
+//! `.Capabilities` are [`Object`]s; Helm's `missingkey=zero` is
+//! [`MissingKey::Zero`], and replacing `<no value>` in the output is the
+//! host's step, as in Helm.
+//!
 //! # Why our own core rather than the `gotmpl` crate
 //!
 //! `gotmpl` 0.6 was evaluated as the core. It is a careful port with a wide
@@ -45,13 +71,25 @@
 //! Its builder-style, consume-on-parse API also clashes with a set that keeps
 //! receiving files and run-time parses. No code of it is used.
 //!
+//! # How correctness is checked
+//!
+//! `tests/golden.py` renders every case of `tests/it/golden/*.txt` with real
+//! Helm (its Go SDK from PyPI) and stores outputs and error texts; the `it`
+//! test binary requires byte-identical results (Helm's layout of error texts
+//! is applied in the test, since Helm rewrites Go's errors).
+//!
 //! # Deviations from Go
 //!
 //! - Maps are `map[string]interface{}` only and iterate sorted everywhere
 //!   (Go sorts in `range` and `fmt`, not in Sprig's `keys`; see [`sprig`]).
 //! - Unsigned and complex numbers do not exist.
 //! - Execution is bounded ([`Options`]): template depth (default 1000, Go's
-//!   is 100000), steps and output size.
+//!   is 100000), steps and output size. Parsing rejects nesting of control
+//!   structures or parentheses deeper than 200 ("max expression depth
+//!   exceeded").
+//! - The causes in a few error texts are worded differently from Go's:
+//!   malformed regular expressions (Sprig's `regex*`), invalid JSON
+//!   (`fromJson`) and some malformed number literals. Locations match.
 
 #![warn(missing_docs)]
 

@@ -404,7 +404,7 @@ impl Parser<'_> {
         if !matches!(end, End::End) {
             return self.err(pos, "unexpected {{else}} in define clause");
         }
-        self.add_def(pos, name, list)
+        self.add_def(pos, name.to_string(), list)
     }
 
     /// Records a definition; within one parse a name may be defined once
@@ -474,7 +474,7 @@ impl Parser<'_> {
     fn text_or_action(&mut self) -> PResult<Option<Node>> {
         let t = self.next();
         match t.tok {
-            Tok::Text(s) => Ok(Some(Node::Text(s))),
+            Tok::Text(s) => Ok(Some(Node::Text(s.to_string()))),
             Tok::Comment => Ok(None),
             Tok::LeftDelim => self.action().map(Some),
             _ => self.unexpected(&t, "input"),
@@ -587,7 +587,11 @@ impl Parser<'_> {
             self.next();
             None
         };
-        Ok(Node::Template { pos, name, pipe })
+        Ok(Node::Template {
+            pos,
+            name: name.to_string(),
+            pipe,
+        })
     }
 
     fn block(&mut self, pos: usize) -> PResult<Node> {
@@ -667,9 +671,9 @@ impl Parser<'_> {
             }
             // Go checks assignments to undeclared variables only at run time.
             if !pipe.is_assign {
-                self.vars.extend(decl.iter().cloned());
+                self.vars.extend(decl.iter().map(|d| d.to_string()));
             }
-            pipe.decl = decl;
+            pipe.decl = decl.iter().map(|d| d.to_string()).collect();
         }
         loop {
             let t = self.peek_non_space().clone();
@@ -765,11 +769,11 @@ impl Parser<'_> {
             return Ok(Some(match node {
                 // Go positions a multi-part field or variable at its second part.
                 Arg::Field { mut idents, .. } => {
-                    idents.extend(fields);
+                    idents.extend(fields.iter().map(|f| f.to_string()));
                     Arg::Field { pos, idents }
                 }
                 Arg::Variable { mut idents, .. } => {
-                    idents.extend(fields);
+                    idents.extend(fields.iter().map(|f| f.to_string()));
                     Arg::Variable { pos, idents }
                 }
                 Arg::Bool(..) | Arg::Str { .. } | Arg::Number(..) | Arg::Nil(_) | Arg::Dot(_) => {
@@ -781,7 +785,7 @@ impl Parser<'_> {
                 other => Arg::Chain {
                     pos,
                     node: Box::new(other),
-                    fields,
+                    fields: fields.iter().map(|f| f.to_string()).collect(),
                 },
             }));
         }
@@ -796,34 +800,37 @@ impl Parser<'_> {
                 if !(self.has_func)(&name) {
                     return self.err(pos, format!("function {name:?} not defined"));
                 }
-                Arg::Ident { pos, name }
+                Arg::Ident {
+                    pos,
+                    name: name.to_string(),
+                }
             }
             Tok::Dot => Arg::Dot(pos),
             Tok::Nil => Arg::Nil(pos),
             Tok::Variable(name) => {
-                if !self.vars.contains(&name) {
+                if !self.vars.iter().any(|v| **v == *name) {
                     return self.err(pos, format!("undefined variable {name:?}"));
                 }
                 Arg::Variable {
                     pos,
-                    idents: vec![name],
+                    idents: vec![name.to_string()],
                 }
             }
             Tok::Field(f) => Arg::Field {
                 pos,
-                idents: vec![f],
+                idents: vec![f.to_string()],
             },
             Tok::Bool(b) => Arg::Bool(pos, b),
-            Tok::Number(text) => Arg::Number(pos, self.number(pos, text, false)?),
-            Tok::Char(text) => Arg::Number(pos, self.number(pos, text, true)?),
+            Tok::Number(text) => Arg::Number(pos, self.number(pos, text.to_string(), false)?),
+            Tok::Char(text) => Arg::Number(pos, self.number(pos, text.to_string(), true)?),
             Tok::LeftParen => {
                 let p = self.pipeline("parenthesized pipeline", true)?;
                 Arg::Pipe(Box::new(p))
             }
             Tok::Str { quoted, value } => Arg::Str {
                 pos,
-                quoted,
-                value: Arc::from(value),
+                quoted: quoted.to_string(),
+                value,
             },
             _ => {
                 self.i -= 1;

@@ -274,6 +274,14 @@ impl MapRef {
     }
 }
 
+/// JSON data as Go's `encoding/json` decodes it into `interface{}`: every
+/// number becomes a float64 (which is also what Helm's values hold).
+impl From<&serde_json::Value> for Value {
+    fn from(j: &serde_json::Value) -> Value {
+        crate::sprig::from_json_value(j)
+    }
+}
+
 impl From<&str> for Value {
     fn from(s: &str) -> Value {
         Value::str(s)

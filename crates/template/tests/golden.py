@@ -3,8 +3,8 @@
 
 Each case's template is rendered as the only template of a chart named
 `golden` (template name `golden/templates/case.yaml`) by Helm's Go SDK
-(PyPI `helm-python-sdk==0.2.2`, Helm v4.2.3), with the default values below
-unless the case gives its own. The output (or Helm's error text) goes to
+(PyPI `helm-python-sdk==0.2.2`, Helm v4.2.3), with the values of
+values.json unless the case gives its own (a `--- values` JSON block). The output (or Helm's error text) goes to
 tests/it/golden/<file>.expected.json. Run:
 
     python3 -m venv /tmp/helmvenv && /tmp/helmvenv/bin/pip install helm-python-sdk==0.2.2

@@ -60,6 +60,111 @@ pub enum Command {
     Crds(CrdsArgs),
     /// The embedded Kubernetes API server.
     Cluster(ClusterArgs),
+    /// Show how an application's live resources differ from its manifests
+    /// (exit 1 when anything differs).
+    Diff(DiffArgs),
+    /// Make the cluster match an application's manifests.
+    Sync(SyncArgs),
+    /// Show each resource of an application with its sync status and health.
+    Status(StatusArgs),
+    /// Wait until an application is synced and/or healthy.
+    Wait(WaitArgs),
+}
+
+/// Which application, on which cluster: options of the cluster commands.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Application manifest file, or the name of an Application stored in the
+    /// cluster.
+    #[arg(value_name = "APP")]
+    pub app: String,
+    /// Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (default: the current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Namespace of an Application named by APP (default: the context's
+    /// namespace).
+    #[arg(long, value_name = "NS")]
+    pub app_namespace: Option<String>,
+}
+
+/// `trellis diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The application and cluster.
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// `trellis sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The application and cluster.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Delete resources the application no longer declares.
+    #[arg(long)]
+    pub prune: bool,
+    /// Take over fields other field managers own.
+    #[arg(long)]
+    pub force: bool,
+    /// How long a wave or hook may take to become healthy (e.g. 90s, 5m).
+    #[arg(long, value_name = "D", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
+/// `trellis status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The application and cluster.
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// `trellis wait`.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// The application and cluster.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Wait until every resource is synced.
+    #[arg(long)]
+    pub sync: bool,
+    /// Wait until the application is healthy.
+    #[arg(long)]
+    pub health: bool,
+    /// Give up after this long (e.g. 30s, 5m; exit 3).
+    #[arg(long, value_name = "D", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
+/// Reads `500ms`, `30s`, `5m`, `1h` or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (examples: 500ms, 30s, 5m, 1h)"))?;
+    let seconds = match unit {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        other => {
+            return Err(format!(
+                "unknown duration unit {other:?} (use ms, s, m or h)"
+            ));
+        }
+    };
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
 /// `trellis cluster`.

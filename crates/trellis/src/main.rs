@@ -8,6 +8,7 @@
 mod cli;
 mod commands;
 mod config;
+mod kubeclient;
 mod output;
 mod progress;
 
@@ -82,6 +83,25 @@ fn run(cli: &Cli, progress: &Progress) -> anyhow::Result<Outcome> {
         }
         Command::Crds(args) => (commands::crds::run(args, &mut out)?, None),
         Command::Cluster(args) => (commands::cluster::run(args)?, None),
+        Command::Diff(args) => {
+            let r = renderer()?;
+            (commands::diff::run(args, &r, progress, &mut out)?, Some(r))
+        }
+        Command::Sync(args) => {
+            let r = renderer()?;
+            (commands::sync::run(args, &r, progress, &mut out)?, Some(r))
+        }
+        Command::Status(args) => {
+            let r = renderer()?;
+            (
+                commands::status::run(args, &r, progress, &mut out)?,
+                Some(r),
+            )
+        }
+        Command::Wait(args) => {
+            let r = renderer()?;
+            (commands::wait::run(args, &r, progress, &mut out)?, Some(r))
+        }
     };
     progress.finish();
     if let Some(renderer) = renderer {

@@ -26,12 +26,22 @@ async fn dry_run_stores_nothing_and_apply_stores_with_trellis_manager() {
     let env = Env::new().await;
     let dry = env
         .kube
-        .apply(&cm("a"), &ApplyOptions { dry_run: true, ..Default::default() })
+        .apply(
+            &cm("a"),
+            &ApplyOptions {
+                dry_run: true,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(dry["data"]["mode"], "a");
     assert!(env.kube.get(&key()).await.unwrap().is_none());
-    let stored = env.kube.apply(&cm("a"), &ApplyOptions::default()).await.unwrap();
+    let stored = env
+        .kube
+        .apply(&cm("a"), &ApplyOptions::default())
+        .await
+        .unwrap();
     assert_eq!(stored["metadata"]["managedFields"][0]["manager"], "trellis");
     let live = env.kube.get(&key()).await.unwrap().unwrap();
     assert_eq!(live["data"]["mode"], "a");
@@ -44,21 +54,37 @@ async fn dry_run_stores_nothing_and_apply_stores_with_trellis_manager() {
         .collect();
     assert_eq!(
         patches,
-        [("apply".into(), true, "trellis".into()), ("apply".into(), false, "trellis".into())]
+        [
+            ("apply".into(), true, "trellis".into()),
+            ("apply".into(), false, "trellis".into())
+        ]
     );
 }
 
 #[tokio::test]
 async fn conflict_with_another_manager_needs_force() {
     let env = Env::new().await;
-    let other = ApplyOptions { field_manager: "kubectl".into(), ..Default::default() };
+    let other = ApplyOptions {
+        field_manager: "kubectl".into(),
+        ..Default::default()
+    };
     env.kube.apply(&cm("theirs"), &other).await.unwrap();
-    let err = env.kube.apply(&cm("ours"), &ApplyOptions::default()).await.unwrap_err();
+    let err = env
+        .kube
+        .apply(&cm("ours"), &ApplyOptions::default())
+        .await
+        .unwrap_err();
     assert!(err.is_conflict(), "{err}");
     assert!(err.to_string().contains("kubectl"), "{err}");
     let forced = env
         .kube
-        .apply(&cm("ours"), &ApplyOptions { force: true, ..Default::default() })
+        .apply(
+            &cm("ours"),
+            &ApplyOptions {
+                force: true,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(forced["data"]["mode"], "ours");
@@ -67,15 +93,30 @@ async fn conflict_with_another_manager_needs_force() {
 #[tokio::test]
 async fn replace_creates_then_replaces_and_delete_is_idempotent() {
     let env = Env::new().await;
-    env.kube.replace(&cm("one"), &ApplyOptions::default()).await.unwrap();
-    env.kube.replace(&cm("two"), &ApplyOptions::default()).await.unwrap();
-    assert_eq!(env.kube.get(&key()).await.unwrap().unwrap()["data"]["mode"], "two");
+    env.kube
+        .replace(&cm("one"), &ApplyOptions::default())
+        .await
+        .unwrap();
+    env.kube
+        .replace(&cm("two"), &ApplyOptions::default())
+        .await
+        .unwrap();
     assert_eq!(
-        env.kube.delete(&key(), Propagation::Foreground).await.unwrap(),
+        env.kube.get(&key()).await.unwrap().unwrap()["data"]["mode"],
+        "two"
+    );
+    assert_eq!(
+        env.kube
+            .delete(&key(), Propagation::Foreground)
+            .await
+            .unwrap(),
         DeleteOutcome::Deleted
     );
     assert_eq!(
-        env.kube.delete(&key(), Propagation::Background).await.unwrap(),
+        env.kube
+            .delete(&key(), Propagation::Background)
+            .await
+            .unwrap(),
         DeleteOutcome::NotFound
     );
 }
@@ -84,7 +125,10 @@ async fn replace_creates_then_replaces_and_delete_is_idempotent() {
 async fn a_new_crd_is_discovered_on_first_use() {
     let env = Env::new().await;
     // Load discovery before the CRD exists.
-    env.kube.apply(&cm("a"), &ApplyOptions::default()).await.unwrap();
+    env.kube
+        .apply(&cm("a"), &ApplyOptions::default())
+        .await
+        .unwrap();
     let crd = json!({
         "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
         "metadata": {"name": "widgets.example.com"},
@@ -93,12 +137,28 @@ async fn a_new_crd_is_discovered_on_first_use() {
             "versions": [{"name": "v1", "served": true, "storage": true,
                 "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
     });
-    env.kube.apply(&crd, &ApplyOptions::default()).await.unwrap();
+    env.kube
+        .apply(&crd, &ApplyOptions::default())
+        .await
+        .unwrap();
     let widget = json!({"apiVersion": "example.com/v1", "kind": "Widget",
         "metadata": {"name": "w", "namespace": "default"}, "spec": {"size": 3}});
-    let stored = env.kube.apply(&widget, &ApplyOptions::default()).await.unwrap();
+    let stored = env
+        .kube
+        .apply(&widget, &ApplyOptions::default())
+        .await
+        .unwrap();
     assert_eq!(stored["spec"]["size"], 3);
-    let unknown = json!({"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g"}});
-    let err = env.kube.apply(&unknown, &ApplyOptions::default()).await.unwrap_err();
-    assert!(err.to_string().contains("no resource for example.com/v1 Gadget"), "{err}");
+    let unknown =
+        json!({"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g"}});
+    let err = env
+        .kube
+        .apply(&unknown, &ApplyOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("no resource for example.com/v1 Gadget"),
+        "{err}"
+    );
 }

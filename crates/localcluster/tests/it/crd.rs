@@ -108,3 +108,65 @@ fn malformed_definitions_are_refused() {
     );
     assert!(!env.ok(&["api-resources"]).contains("widgets"));
 }
+
+#[test]
+fn crd_value_validations_answer_422_with_field_paths() {
+    let env = Env::new();
+    let crd = env.write(
+        "crd.yaml",
+        r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gadgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: gadgets, singular: gadget, kind: Gadget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            required: [mode]
+            properties:
+              mode: {type: string, enum: [fast, slow]}
+              replicas: {type: integer, minimum: 1, maximum: 10, default: 1}
+              name: {type: string, pattern: '^[a-z]+$'}
+"#,
+    );
+    assert!(env.apply_file(&crd, &[]).status.success());
+    env.ok(&["wait", "--for=condition=Established", "crd/gadgets.example.com", "--timeout=2s"]);
+    let bad = env.write(
+        "bad.yaml",
+        "apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: g}\nspec: {mode: warp, replicas: 0, name: X1}\n",
+    );
+    let out = eventually(|| {
+        let o = env.apply_file(&bad, &[]);
+        let e = String::from_utf8_lossy(&o.stderr).to_string();
+        (!o.status.success() && e.contains("is invalid")).then_some(e)
+    });
+    for want in [
+        "The Gadget \"g\" is invalid",
+        "spec.mode: Unsupported value: \"warp\": supported values: \"fast\", \"slow\"",
+        "spec.replicas: Invalid value: 0: spec.replicas in body should be greater than or equal to 1",
+        "spec.name: Invalid value: \"X1\": spec.name in body should match '^[a-z]+$'",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in {out}");
+    }
+    let missing = env.write(
+        "missing.yaml",
+        "apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: g}\nspec: {replicas: 2}\n",
+    );
+    let o = env.apply_file(&missing, &[]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("spec.mode: Required value"));
+    let good = env.write(
+        "good.yaml",
+        "apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: g}\nspec: {mode: fast}\n",
+    );
+    assert!(env.apply_file(&good, &[]).status.success());
+    assert_eq!(env.json(&["get", "gadget", "g"])["spec"]["replicas"], 1);
+}

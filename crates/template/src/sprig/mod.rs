@@ -25,10 +25,12 @@ mod random;
 mod regexes;
 mod semver;
 mod strings;
+mod urls;
 
 use crate::funcs::{FuncError, FuncMap, Sig, Ty};
 use crate::value::Value;
 
+pub(crate) use convert::from_json_value;
 pub use convert::{is_empty, strval, to_float64, to_int64};
 
 /// Sprig's functions, ready to add to a [`Templates`](crate::Templates).
@@ -44,6 +46,7 @@ pub fn funcs() -> FuncMap {
     encoding::register(&mut m);
     regexes::register(&mut m);
     semver::register(&mut m);
+    urls::register(&mut m);
     m
 }
 
@@ -78,4 +81,43 @@ pub(crate) fn strs(v: impl IntoIterator<Item = String>) -> Value {
 /// An error reported as Go reports a recovered panic.
 pub(crate) fn panic_err(msg: impl Into<String>) -> FuncError {
     FuncError::Call(msg.into())
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every function of Sprig v3's map, and which ones are not provided.
+    const SPRIG: &str = "hello ago date date_in_zone date_modify dateInZone dateModify duration durationRound \
+        htmlDate htmlDateInZone must_date_modify mustDateModify mustToDate now toDate unixEpoch abbrev abbrevboth \
+        trunc trim upper lower title untitle substr repeat trimall trimAll trimSuffix trimPrefix nospace initials \
+        randAlphaNum randAlpha randAscii randNumeric randSeededNumeric swapcase shuffle snakecase camelcase kebabcase \
+        wrap wrapWith contains hasPrefix hasSuffix quote squote cat indent nindent replace plural sha1sum sha256sum \
+        adler32sum toString atoi int64 int float64 seq toDecimal split splitList splitn toStrings until untilStep \
+        add1 add sub div mod mul randInt add1f addf subf divf mulf biggest max min maxf minf ceil floor round join \
+        sortAlpha default empty coalesce all any compact mustCompact fromJson toJson toPrettyJson toRawJson \
+        mustFromJson mustToJson mustToPrettyJson mustToRawJson ternary deepCopy mustDeepCopy typeOf typeIs \
+        typeIsLike kindOf kindIs deepEqual env expandenv getHostByName base dir clean ext isAbs osBase osClean \
+        osDir osExt osIsAbs b64enc b64dec b32enc b32dec tuple list dict get set unset hasKey pluck keys pick omit \
+        merge mergeOverwrite mustMerge mustMergeOverwrite values append push mustAppend mustPush prepend \
+        mustPrepend first mustFirst rest mustRest last mustLast initial mustInitial reverse mustReverse uniq \
+        mustUniq without mustWithout has mustHas slice mustSlice concat dig chunk mustChunk bcrypt htpasswd \
+        genPrivateKey derivePassword buildCustomCert genCA genCAWithKey genSelfSignedCert genSelfSignedCertWithKey \
+        genSignedCert genSignedCertWithKey encryptAES decryptAES randBytes uuidv4 semver semverCompare fail \
+        regexMatch mustRegexMatch regexFindAll mustRegexFindAll regexFind mustRegexFind regexReplaceAll \
+        mustRegexReplaceAll regexReplaceAllLiteral mustRegexReplaceAllLiteral regexSplit mustRegexSplit \
+        regexQuoteMeta urlParse urlJoin";
+
+    /// Not provided: environment and network access (Helm removes `env` and
+    /// `expandenv` anyway), seeded randomness, and cryptography.
+    const MISSING: &str = "env expandenv getHostByName randSeededNumeric bcrypt htpasswd genPrivateKey \
+        derivePassword buildCustomCert genCA genCAWithKey genSelfSignedCert genSelfSignedCertWithKey genSignedCert \
+        genSignedCertWithKey encryptAES decryptAES";
+
+    #[test]
+    fn provides_sprig_except_the_listed_gaps() {
+        let f = super::funcs();
+        let missing: Vec<&str> = MISSING.split_whitespace().collect();
+        for name in SPRIG.split_whitespace() {
+            assert_eq!(f.contains(name), !missing.contains(&name), "{name}");
+        }
+    }
 }

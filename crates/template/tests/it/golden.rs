@@ -65,16 +65,7 @@ fn parse_cases(text: &str) -> Vec<Case> {
 
 /// Helm hands values to templates as JSON-decoded Go data: numbers are float64.
 fn to_value(j: &serde_json::Value) -> Value {
-    match j {
-        serde_json::Value::Null => Value::Nil,
-        serde_json::Value::Bool(b) => Value::Bool(*b),
-        serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap()),
-        serde_json::Value::String(s) => Value::str(s),
-        serde_json::Value::Array(a) => Value::list(a.iter().map(to_value).collect()),
-        serde_json::Value::Object(o) => {
-            Value::map(o.iter().map(|(k, v)| (k.clone(), to_value(v))).collect())
-        }
-    }
+    Value::from(j)
 }
 
 const WARN_START: &str = "HELM_ERR_START";

@@ -3,3 +3,4 @@
 
 mod exec;
 mod golden;
+mod robust;

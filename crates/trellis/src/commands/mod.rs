@@ -2,9 +2,13 @@
 
 pub mod cluster;
 pub mod crds;
+pub mod diff;
 pub mod preview;
 pub mod render;
+pub mod status;
+pub mod sync;
 pub mod tree;
+pub mod wait;
 
 use std::path::Path;
 

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cluster;
+mod cluster_sync;
 mod crds;
 mod preview;
 mod render;
