@@ -92,16 +92,43 @@ impl Comparison {
     }
 }
 
+/// The server's answer to a dry-run apply.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DryRunAnswer {
+    /// Applying would change nothing the comparison sees: the result equals
+    /// the live object once server-owned fields are dropped. Kept without a
+    /// copy of the object, so an unchanged application costs the cache
+    /// nothing but the live objects.
+    SameAsLive,
+    /// What the server would store.
+    Object(Arc<Value>),
+}
+
+impl DryRunAnswer {
+    /// Classifies a dry-run result against the live object.
+    pub fn of(result: Value, live: &Value) -> Self {
+        let mut a = result.clone();
+        let mut b = live.clone();
+        strip_server_fields(&mut a);
+        strip_server_fields(&mut b);
+        if a == b {
+            DryRunAnswer::SameAsLive
+        } else {
+            DryRunAnswer::Object(Arc::new(result))
+        }
+    }
+}
+
 /// Looks up or computes the server's dry-run answer for a desired object
 /// against the live object it would update.
 pub trait DryRun {
-    /// The dry-run result, or an error message.
+    /// The dry-run answer, or an error message.
     fn dry_run(
         &mut self,
         key: &ResourceKey,
         desired: &Value,
         live: &Value,
-    ) -> Result<Arc<Value>, String>;
+    ) -> Result<DryRunAnswer, String>;
 }
 
 /// Compares prepared desired objects with live ones.
@@ -134,7 +161,8 @@ pub fn compare_resources(
         let health = health::assess(Some(live_object));
         let (status, message, diff) = match dry_run.dry_run(key, object, live_object) {
             Err(message) => (ResourceSync::Unknown, message, String::new()),
-            Ok(predicted) => {
+            Ok(DryRunAnswer::SameAsLive) => (ResourceSync::Synced, String::new(), String::new()),
+            Ok(DryRunAnswer::Object(predicted)) => {
                 let mut predicted = (*predicted).clone();
                 let mut current = (**live_object).clone();
                 rules.apply(key, Some(&mut predicted), Some(&mut current));
@@ -218,12 +246,17 @@ pub struct DryRunCache {
 struct DryRunEntry {
     hash: u64,
     resource_version: String,
-    result: Arc<Value>,
+    result: DryRunAnswer,
 }
 
 impl DryRunCache {
     /// The cached result for this desired object and live version, if any.
-    pub fn get(&self, key: &ResourceKey, hash: u64, resource_version: &str) -> Option<Arc<Value>> {
+    pub fn get(
+        &self,
+        key: &ResourceKey,
+        hash: u64,
+        resource_version: &str,
+    ) -> Option<DryRunAnswer> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
             .get(key)
@@ -232,7 +265,7 @@ impl DryRunCache {
     }
 
     /// Records a result.
-    pub fn put(&self, key: ResourceKey, hash: u64, resource_version: String, result: Arc<Value>) {
+    pub fn put(&self, key: ResourceKey, hash: u64, resource_version: String, result: DryRunAnswer) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries.insert(
             key,
@@ -290,10 +323,10 @@ mod tests {
             _: &ResourceKey,
             desired: &Value,
             live: &Value,
-        ) -> Result<Arc<Value>, String> {
+        ) -> Result<DryRunAnswer, String> {
             let mut merged = live.clone();
             merged["data"] = desired["data"].clone();
-            Ok(Arc::new(merged))
+            Ok(DryRunAnswer::of(merged, live))
         }
     }
 
@@ -343,7 +376,7 @@ mod tests {
             key.clone(),
             object_hash(&o),
             "5".into(),
-            Arc::new(o.clone()),
+            DryRunAnswer::SameAsLive,
         );
         assert!(cache.get(&key, object_hash(&o), "5").is_some());
         assert!(cache.get(&key, object_hash(&o), "6").is_none());

@@ -1,6 +1,13 @@
 //! The façade: compare and sync one application against a cluster, feeding
 //! the pure parts from the live-state cache, the dry-run cache and the
 //! application's inventory.
+//!
+//! The inventory is the set of kinds an application ever applied, kept in a
+//! ConfigMap `trellis-inventory-<tracking label>` in the Application's
+//! namespace (or the context's namespace when the Application has none or its
+//! namespace does not exist in the destination, as for an Application read
+//! from a file). Those kinds stay watched, so an object whose kind left the
+//! render is still found and pruned.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -11,7 +18,8 @@ use trellis_kube::{ApplyOptions, Cluster, GroupKind, LiveCache, ObjectRef};
 use trellis_model::{Application, Manifest, ResourceKey};
 
 use crate::compare::{
-    Comparison, DryRun, DryRunCache, compare_resources, object_hash, resource_version, summarize,
+    Comparison, DryRun, DryRunAnswer, DryRunCache, compare_resources, object_hash,
+    resource_version, summarize,
 };
 use crate::error::{EngineError, Result};
 use crate::normalize::IgnoreRules;
@@ -222,7 +230,7 @@ impl Engine {
         let rules = IgnoreRules::new(&app.spec.ignore_differences)?;
         let live = self.live_objects(&id, &prepared).await?;
         // Dry-run what the cache cannot answer, then compare from the cache.
-        let mut answers: HashMap<ResourceKey, std::result::Result<Arc<Value>, String>> =
+        let mut answers: HashMap<ResourceKey, std::result::Result<DryRunAnswer, String>> =
             HashMap::new();
         for (key, object) in &prepared.resources {
             let Some(live_object) = live.get(key) else {
@@ -241,24 +249,24 @@ impl Engine {
             };
             match self.cluster.apply(object, &options).await {
                 Ok(result) => {
-                    let result = Arc::new(result);
+                    let answer = DryRunAnswer::of(result, live_object);
                     self.dry_runs
-                        .put(key.clone(), hash, version.to_string(), result.clone());
-                    answers.insert(key.clone(), Ok(result));
+                        .put(key.clone(), hash, version.to_string(), answer.clone());
+                    answers.insert(key.clone(), Ok(answer));
                 }
                 Err(e) => {
                     answers.insert(key.clone(), Err(e.to_string()));
                 }
             }
         }
-        struct Answers(HashMap<ResourceKey, std::result::Result<Arc<Value>, String>>);
+        struct Answers(HashMap<ResourceKey, std::result::Result<DryRunAnswer, String>>);
         impl DryRun for Answers {
             fn dry_run(
                 &mut self,
                 key: &ResourceKey,
                 _: &Value,
                 _: &Value,
-            ) -> std::result::Result<Arc<Value>, String> {
+            ) -> std::result::Result<DryRunAnswer, String> {
                 self.0
                     .get(key)
                     .cloned()

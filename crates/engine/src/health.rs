@@ -437,6 +437,69 @@ mod tests {
     }
 
     #[test]
+    fn table_kinds() {
+        let ok = |v: Value| assert_eq!(status(v.clone()), HealthStatusCode::Healthy, "{v}");
+        let progressing =
+            |v: Value| assert_eq!(status(v.clone()), HealthStatusCode::Progressing, "{v}");
+        let sts = json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "spec": {"replicas": 2},
+            "status": {"readyReplicas": 2, "currentRevision": "a", "updateRevision": "a"}});
+        ok(sts.clone());
+        let mut rolling = sts;
+        rolling["status"]["updateRevision"] = json!("b");
+        progressing(rolling);
+        ok(json!({"apiVersion": "apps/v1", "kind": "DaemonSet",
+            "status": {"desiredNumberScheduled": 3, "updatedNumberScheduled": 3, "numberAvailable": 3}}));
+        progressing(json!({"apiVersion": "apps/v1", "kind": "DaemonSet",
+            "status": {"desiredNumberScheduled": 3, "updatedNumberScheduled": 3, "numberAvailable": 1}}));
+        ok(
+            json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "status": {"phase": "Bound"}}),
+        );
+        progressing(
+            json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "status": {"phase": "Pending"}}),
+        );
+        ok(json!({"apiVersion": "v1", "kind": "Service", "spec": {"type": "ClusterIP"}}));
+        progressing(
+            json!({"apiVersion": "v1", "kind": "Service", "spec": {"type": "LoadBalancer"}}),
+        );
+        ok(
+            json!({"apiVersion": "v1", "kind": "Service", "spec": {"type": "LoadBalancer"},
+            "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.1"}]}}}),
+        );
+        progressing(json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress"}));
+        ok(
+            json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "status": {"conditions": [{"type": "Established", "status": "True"}]}}),
+        );
+        ok(
+            json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+            "status": {"conditions": [{"type": "Available", "status": "True"}]}}),
+        );
+        assert_eq!(
+            status(json!({"apiVersion": "batch/v1", "kind": "CronJob", "spec": {"suspend": true}})),
+            HealthStatusCode::Suspended
+        );
+        ok(
+            json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "status": {}}),
+        );
+    }
+
+    #[test]
+    fn child_applications_roll_up() {
+        let child = |s: &str| {
+            json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+            "status": {"health": {"status": s, "message": "child says so"}}})
+        };
+        let degraded = assess(Some(&child("Degraded")));
+        assert_eq!(degraded.status, HealthStatusCode::Degraded);
+        assert_eq!(degraded.message, "child says so");
+        assert_eq!(status(child("Healthy")), HealthStatusCode::Healthy);
+        assert_eq!(
+            status(json!({"apiVersion": "trellis.dev/v1alpha1", "kind": "Application"})),
+            HealthStatusCode::Progressing
+        );
+    }
+
+    #[test]
     fn worst_follows_argo_order() {
         let h = |s| Health {
             status: s,

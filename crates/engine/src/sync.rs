@@ -5,6 +5,20 @@
 //! records it in the state. A caller that persists the state between steps
 //! can stop at any point and resume later (in another process too) without
 //! re-running the hooks of a group already started.
+//!
+//! A group is done when each of its resources is Healthy (or Suspended) and
+//! each hook has completed; it fails at once when one is Degraded (a failed
+//! hook Job, a crash-looping Pod), and when the health or hook timeout of
+//! [`crate::EngineOptions`] passes. After a failure only SyncFail hooks run.
+//!
+//! # Deviation
+//! Argo CD keeps waiting on a Degraded (non-hook) resource until the
+//! operation is terminated; Trellis fails the sync with the resource's
+//! message, so a pipeline learns of a broken rollout without a timeout.
+//! Hooks that only carry `generateName` get a name fixed for the sync
+//! (`generateName` plus five characters derived from the sync's id) instead
+//! of a server-generated one, so a retried or resumed step applies the same
+//! object and each hook is created exactly once.
 
 use std::ops::Range;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

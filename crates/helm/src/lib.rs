@@ -14,9 +14,14 @@
 //! - [`manifests`]: splitting rendered templates into documents, hooks and
 //!   Helm's install order, and the exact `helm template` output.
 //!
-//! A render is: [`load_chart`] → [`to_render_values`] (which also drops
-//! disabled subcharts) → execute templates → [`sort_manifests`] →
-//! [`release_manifest`] / [`template_output`].
+//! - [`render`]: the whole render ([`render_chart`]): Helm's built-in
+//!   objects ([`objects`]) and functions, `values.schema.json` validation
+//!   ([`schema`]), and `helm template`'s output
+//!   ([`RenderOutput::template_output`]).
+//!
+//! A render is: [`load_chart`] → [`render_chart`] (values coalesced with
+//! [`to_render_values`], validated, templates executed, then
+//! [`sort_manifests`] and [`template_output`]).
 //!
 //! Every behaviour here is checked against Helm v4.2.3 itself (see
 //! `tests/reference/helm_render.py`).
@@ -25,6 +30,10 @@
 
 pub mod chart;
 pub mod files;
+mod funcs;
+pub mod objects;
+pub mod render;
+pub mod schema;
 pub mod ignore;
 pub mod manifests;
 pub mod semver;
@@ -44,6 +53,11 @@ pub use files::{ChartFiles, Entry, FsChartFiles};
 pub use manifests::{
     Hook, Manifest, ManifestError, crd_objects, release_manifest, sort_manifests, split_manifests,
     template_output,
+};
+pub use funcs::to_toml;
+pub use objects::{Capabilities, DEFAULT_API_VERSIONS, DEFAULT_KUBE_VERSION, KubeVersion};
+pub use render::{
+    HelmError, Limits, Lookup, RenderOutput, RenderRequest, render_chart, render_on_this_thread,
 };
 pub use strvals::{SetError, parse_set, parse_set_file};
 pub use values::{

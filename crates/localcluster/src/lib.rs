@@ -8,6 +8,12 @@
 //! Start one with [`start`] (tests) or [`serve_blocking`] (`trellis cluster serve`); reach it
 //! only through its kubeconfig.
 //!
+//! It behaves like a living cluster: garbage collection and namespace termination always run,
+//! and simulated controllers ([`sim`], on unless [`ServeOptions::simulate`] is off) roll out
+//! Deployments, StatefulSets and DaemonSets, run Jobs, bind claims and give load balancers an
+//! address. Tests of the layers above can break it on purpose through
+//! [`RunningCluster::faults`] ([`faults`]).
+//!
 //! ```
 //! # async fn demo() -> Result<(), trellis_localcluster::Error> {
 //! let dir = std::env::temp_dir().join(format!("trellis-doc-{}", std::process::id()));

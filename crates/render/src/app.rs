@@ -1,7 +1,7 @@
 //! Rendering one application: resolve each source, pick its renderer, collect
 //! the manifests.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
@@ -106,20 +106,18 @@ impl AppRenderer {
     }
 
     /// Renders all of an application's sources.
+    ///
+    /// Every source is resolved first, so a source can read files of another
+    /// through its `ref` name (`$values/envs/prod.yaml`), whatever their order.
     pub fn render(&self, app: &Application) -> Result<RenderedApp, RenderError> {
         let sources = app.spec.all_sources();
         if sources.is_empty() {
             return Err(RenderError::NoSource);
         }
-        let mut rendered = RenderedApp {
-            manifests: Vec::new(),
-            sources: Vec::with_capacity(sources.len()),
-        };
-        for source in sources {
+        let mut snapshots = Vec::with_capacity(sources.len());
+        let mut refs = BTreeMap::new();
+        for source in &sources {
             let (revision, overridden) = self.revision_for(source);
-            let path = normalize_path(source.path.as_deref().unwrap_or(""));
-            let values_only =
-                source.r#ref.is_some() && source.path.is_none() && source.chart.is_none();
             let snapshot = self.sources.snapshot(&source.repo_url, &revision)?;
             // A plain directory stands in for every revision, so rendering it
             // "at" an override would silently compare a folder with itself.
@@ -129,6 +127,19 @@ impl AppRenderer {
                     revision,
                 });
             }
+            if let Some(name) = source.r#ref.as_deref().filter(|n| !n.is_empty()) {
+                refs.insert(name.to_string(), Arc::clone(&snapshot));
+            }
+            snapshots.push((revision, snapshot));
+        }
+        let mut rendered = RenderedApp {
+            manifests: Vec::new(),
+            sources: Vec::with_capacity(sources.len()),
+        };
+        for (source, (revision, snapshot)) in sources.into_iter().zip(snapshots) {
+            let path = normalize_path(source.path.as_deref().unwrap_or(""));
+            let values_only =
+                source.r#ref.is_some() && source.path.is_none() && source.chart.is_none();
             let mut resolved = ResolvedSource {
                 repo_url: source.repo_url.clone(),
                 path: path.clone(),
@@ -155,6 +166,8 @@ impl AppRenderer {
                 source,
                 snapshot: &snapshot,
                 path: &path,
+                refs: &refs,
+                revision: &resolved.target_revision,
             };
             rendered.manifests.extend(renderer.render(&input)?);
             rendered.sources.push(resolved);

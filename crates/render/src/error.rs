@@ -57,6 +57,13 @@ pub enum RenderError {
         /// The revision asked for.
         revision: String,
     },
+    /// A Helm chart could not be loaded or rendered; the message names the
+    /// chart, template, line and column as Helm does.
+    #[error("{message}")]
+    Helm {
+        /// Helm's account of the failure.
+        message: String,
+    },
     /// The application has no source to render.
     #[error("application has no source (spec.source or spec.sources)")]
     NoSource,

@@ -14,11 +14,15 @@
 mod app;
 pub mod directory;
 mod error;
+pub mod helm;
 pub mod preview;
 pub mod tree;
 
 pub use app::{AppRenderer, RenderedApp, ResolvedSource, SourceKind};
 pub use error::RenderError;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use trellis_model::Manifest;
 use trellis_model::{Application, ApplicationSource};
@@ -36,6 +40,12 @@ pub struct RenderInput<'a> {
     pub snapshot: &'a Snapshot,
     /// The source's `path`, normalized (no leading `./`, no trailing `/`).
     pub path: &'a str,
+    /// Snapshots of the application's sources that have a `ref` name, by
+    /// name: where `$name/...` value files are read.
+    pub refs: &'a BTreeMap<String, Arc<Snapshot>>,
+    /// The revision the source was asked at (its `targetRevision`, or an
+    /// override), for `$ARGOCD_APP_SOURCE_TARGET_REVISION`.
+    pub revision: &'a str,
 }
 
 /// Turns one application source into manifests.

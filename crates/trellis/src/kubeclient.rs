@@ -51,12 +51,7 @@ pub async fn target(
     renderer: &AppRenderer,
     options: EngineOptions,
 ) -> Result<Target> {
-    let cluster = Cluster::connect(&ConnectOptions {
-        kubeconfig: args.kubeconfig.clone(),
-        context: args.context.clone(),
-    })
-    .await
-    .context("connecting to the cluster")?;
+    let cluster = connect(args).await?;
     let app = load_app(args, &cluster).await?;
     check_destination(&app)?;
     let rendered = {
@@ -73,6 +68,24 @@ pub async fn target(
         app,
         rendered,
     })
+}
+
+/// Connects through the kubeconfig; inside a pod with no kubeconfig at all,
+/// through the pod's service account.
+async fn connect(args: &TargetArgs) -> Result<Cluster> {
+    let no_kubeconfig = args.kubeconfig.is_none()
+        && args.context.is_none()
+        && std::env::var_os("KUBECONFIG").is_none()
+        && !std::env::home_dir().is_some_and(|h| h.join(".kube/config").is_file());
+    if no_kubeconfig && std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
+        return Cluster::in_cluster().context("connecting with the pod's service account");
+    }
+    Cluster::connect(&ConnectOptions {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+    })
+    .await
+    .context("connecting to the cluster")
 }
 
 /// The in-cluster destination is the kubeconfig's context; Trellis has no

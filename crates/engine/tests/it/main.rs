@@ -6,3 +6,4 @@
 mod compare;
 mod support;
 mod sync;
+mod workloads;

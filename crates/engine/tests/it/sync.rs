@@ -399,3 +399,89 @@ async fn hooks_are_created_once_per_sync_and_deleted_on_success() {
     let comparison = env.engine.compare(&app, Ok(&desired)).await.unwrap();
     assert_eq!(comparison.resources.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persisted_sync_resumes_in_a_fresh_engine_without_rerunning_hooks() {
+    let env = Env::new().await;
+    let app = app("", "resume", "default", &[]);
+    let desired = manifests(&format!(
+        "{}{}{}",
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  generateName: pre-\n  annotations: {argocd.argoproj.io/hook: PreSync}\ndata: {a: b}\n",
+        cm("first", ""),
+        cm("second", "argocd.argoproj.io/sync-wave: \"1\"")
+    ));
+    let request = SyncRequest {
+        id: "op-resume".into(),
+        ..Default::default()
+    };
+    let (_, mut state) = env
+        .engine
+        .plan_sync(&app, Ok(&desired), &request)
+        .await
+        .unwrap();
+    env.engine.begin(&app, &state).await.unwrap();
+    let id = trellis_engine::app_id(&app);
+    // Start the PreSync hook, then "stop the process".
+    env.engine.step(&id, &mut state, &mut |_| {}).await.unwrap();
+    let saved = serde_json::to_string(&state).unwrap();
+    let seq = env.audit().last_seq();
+
+    let fresh = Env::engine_for(&env.kubeconfig).await;
+    let mut resumed: trellis_engine::sync::SyncState = serde_json::from_str(&saved).unwrap();
+    fresh.run(&app, &mut resumed, &mut |_| {}).await.unwrap();
+    assert_eq!(
+        resumed.phase,
+        OperationPhase::Succeeded,
+        "{}",
+        resumed.message
+    );
+    assert_eq!(
+        writes(&env.audit().since(seq)),
+        ["patch configmaps first", "patch configmaps second"],
+        "the hook created before the stop is not created again"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_namespace_and_replace_sync_options() {
+    let env = Env::new().await;
+    let app = app(
+        "",
+        "fresh",
+        "fresh-ns",
+        &["CreateNamespace=true", "Replace=true"],
+    );
+    let desired = manifests(&cm("settings", ""));
+    let seq = env.audit().last_seq();
+    let (state, _) = env.sync(&app, &desired, SyncRequest::default()).await;
+    assert_eq!(state.phase, OperationPhase::Succeeded, "{}", state.message);
+    let verbs: Vec<_> = env
+        .audit()
+        .since(seq)
+        .into_iter()
+        .filter(|e| !e.dry_run && matches!(e.verb.as_str(), "create" | "update" | "patch"))
+        .filter(|e| !e.name.starts_with("trellis-inventory-"))
+        .map(|e| format!("{} {} {}", e.verb, e.resource, e.name))
+        .collect();
+    // Replace=true creates (a POST names no object) instead of applying.
+    assert_eq!(verbs, ["patch namespaces fresh-ns", "create configmaps "]);
+    let data = env.kubectl(&[
+        "get",
+        "configmap",
+        "settings",
+        "-n",
+        "fresh-ns",
+        "-o",
+        "jsonpath={.data.key}",
+    ]);
+    assert_eq!(data, "value");
+    // The created namespace is not the application's: never a prune candidate.
+    let comparison = env.engine.compare(&app, Ok(&desired)).await.unwrap();
+    assert_eq!(comparison.resources.len(), 1);
+    assert_eq!(
+        comparison.resources[0].status,
+        ResourceSync::Synced,
+        "{}",
+        comparison.resources[0].diff
+    );
+}

@@ -107,3 +107,37 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The user values of a case, combined as the helm CLI combines `-f`.
+pub fn user_values(case: &Case) -> trellis_helm::Value {
+    let mut uv = trellis_helm::UserValues::default();
+    if let Some(vf) = &case.values_file {
+        let text = std::fs::read_to_string(vf).unwrap();
+        uv.files.push(trellis_helm::from_yaml(&text).unwrap());
+    }
+    uv.build(&mut |p| Err(format!("no files: {p}"))).unwrap()
+}
+
+/// The render request of a case with the corpus settings.
+pub fn request(case: &Case) -> trellis_helm::RenderRequest {
+    trellis_helm::RenderRequest {
+        release_name: "my-release".into(),
+        namespace: "test-ns".into(),
+        user_values: user_values(case),
+        kube_version: case.kube_version.clone(),
+        api_versions: case.api_versions.clone(),
+        is_upgrade: case.is_upgrade,
+        ..Default::default()
+    }
+}
+
+/// The harness job of a case.
+pub fn helm_job(case: &Case) -> serde_json::Value {
+    serde_json::json!({
+        "chart": root().join("charts").join(&case.chart),
+        "values": case.values_file.iter().collect::<Vec<_>>(),
+        "kube_version": case.kube_version,
+        "api_versions": case.api_versions,
+        "is_upgrade": case.is_upgrade,
+    })
+}

@@ -36,6 +36,11 @@ Usage:
                                       # templates_only; prints a list of results
   helm_render.py --inspect-batch FILE  # FILE: JSON list of chart paths (dirs or
                                        # .tgz); prints how Helm loaded each one
+  helm_render.py --bench-batch FILE   # FILE: JSON {"iterations": N, "jobs": [...]}
+                                      # (render-batch jobs); renders each job's
+                                      # templates N times in this process and
+                                      # prints per-job seconds per render
+                                      # (median) and the process's peak RSS
   helm_render.py --package CHART_DIR DEST  # `helm package`; prints the .tgz path
   helm_render.py --set-batch FILE   # FILE: JSON list of {"expr", "string"};
                                     # prints a JSON list of {"ok", "values"|"error"}
@@ -119,6 +124,51 @@ def render(helm: Any, _native: Any, job: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def job_values(helm: Any, job: dict[str, Any]) -> dict[str, Any]:
+    """The user values of a job, combined as in `render`."""
+    values: dict[str, Any] = {}
+    for path in job.get("values") or []:
+        with open(path, encoding="utf-8") as f:
+            values = merge_maps(values, helm.values_from_yaml(f.read()))
+    return values
+
+
+def bench(helm: Any, _native: Any, spec: dict[str, Any]) -> dict[str, Any]:
+    """Times Helm's template rendering of already loaded charts."""
+    import resource
+    import time
+
+    n = int(spec.get("iterations") or 5)
+    out = []
+    for job in spec["jobs"]:
+        values = json.dumps(job_values(helm, job))
+        opts: dict[str, Any] = {"name": "my-release", "namespace": "test-ns"}
+        if job.get("kube_version"):
+            opts["kube_version"] = job["kube_version"]
+        if job.get("api_versions"):
+            opts["api_versions"] = list(job["api_versions"])
+        if job.get("is_upgrade"):
+            opts["is_upgrade"] = True
+            opts["is_install"] = False
+        opts_s = json.dumps(opts)
+        chart = helm.Chart.load(job["chart"])
+        ok = True
+        times = []
+        for i in range(n + 1):
+            t0 = time.perf_counter()
+            try:
+                _native.call_string("helm_render", chart._raw(), values, opts_s)
+            except Exception:  # noqa: BLE001 - expected failures are timed too
+                ok = False
+            dt = time.perf_counter() - t0
+            if i > 0:
+                times.append(dt)
+        times.sort()
+        out.append({"ok": ok, "seconds": times[len(times) // 2]})
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"results": out, "peak_rss_kb": peak_kb}
+
+
 def main() -> int:
     import helm_python as helm
     from helm_python import _native
@@ -144,6 +194,7 @@ def main() -> int:
     p.add_argument("--templates-only", action="store_true")
     p.add_argument("--inspect-batch", default=None)
     p.add_argument("--package", nargs=2, default=None)
+    p.add_argument("--bench-batch", default=None)
     args = p.parse_args()
 
     try:
@@ -169,6 +220,11 @@ def main() -> int:
             print(json.dumps({"ok": True, "values": parse(args.set_only)}))
             return 0
 
+        if args.bench_batch is not None:
+            with open(args.bench_batch, encoding="utf-8") as f:
+                spec = json.load(f)
+            print(json.dumps(bench(helm, _native, spec)))
+            return 0
         if args.package is not None:
             print(json.dumps({"ok": True, "path": helm.package(args.package[0], destination=args.package[1])}))
             return 0
@@ -187,6 +243,9 @@ def main() -> int:
                                 "templates": sorted(t["name"] for t in c.templates),
                                 "files": sorted(f["name"] for f in c.files),
                                 "crds": [x["filename"] for x in c.crds],
+                                "crd_objects": [
+                                    {"filename": x["filename"], "data": x["data"]} for x in c.crds
+                                ],
                                 "dependencies": sorted(d.get("name", "") for d in c.dependencies),
                                 "has_schema": c.schema is not None,
                             }

@@ -12,10 +12,10 @@
 //! - `typeOf` of a list Sprig builds as `[]string` (`splitList`, `keys`,
 //!   `toStrings`, `sortAlpha`) reports `[]interface {}`.
 //! - Dates are computed in UTC (see the `dates` module).
-//! - Not provided yet: cryptography (`genPrivateKey`, `genCA`, `htpasswd`, `encryptAES`...),
-//!   `semver` objects, network (`getHostByName`), `env`/`expandenv`.
+//! - Not provided yet: `semver` objects, network (`getHostByName`), `env`/`expandenv`.
 
 mod convert;
+mod crypto;
 mod dates;
 mod dicts;
 mod encoding;
@@ -47,6 +47,7 @@ pub fn funcs() -> FuncMap {
     regexes::register(&mut m);
     semver::register(&mut m);
     urls::register(&mut m);
+    crypto::register(&mut m);
     m
 }
 
@@ -107,10 +108,8 @@ mod tests {
         regexQuoteMeta urlParse urlJoin";
 
     /// Not provided: environment and network access (Helm removes `env` and
-    /// `expandenv` anyway), seeded randomness, and cryptography.
-    const MISSING: &str = "env expandenv getHostByName randSeededNumeric bcrypt htpasswd genPrivateKey \
-        derivePassword buildCustomCert genCA genCAWithKey genSelfSignedCert genSelfSignedCertWithKey genSignedCert \
-        genSignedCertWithKey encryptAES decryptAES";
+    /// `expandenv` anyway) and seeded randomness.
+    const MISSING: &str = "env expandenv getHostByName randSeededNumeric";
 
     #[test]
     fn provides_sprig_except_the_listed_gaps() {

@@ -1,5 +1,6 @@
 //! Compares execution with outputs and errors produced by real Helm
-//! (see `tests/golden.py`): every case of `golden/*.txt` except `pending.txt`.
+//! (see `tests/golden.py`): every case of `golden/*.txt` except `pending.txt`
+//! and `crypto_shapes.txt` (random outputs, compared by structure in `crypto.rs`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -10,18 +11,18 @@ use trellis_template::{
 
 const NAME: &str = "golden/templates/case.yaml";
 
-fn dir() -> PathBuf {
+pub(crate) fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/golden")
 }
 
-struct Case {
-    name: String,
-    template: String,
+pub(crate) struct Case {
+    pub(crate) name: String,
+    pub(crate) template: String,
     values: Option<serde_json::Value>,
 }
 
 /// Same format as golden.py's `parse_cases`.
-fn parse_cases(text: &str) -> Vec<Case> {
+pub(crate) fn parse_cases(text: &str) -> Vec<Case> {
     let mut cases = Vec::new();
     let mut cur: Option<(String, Vec<&str>, Option<String>)> = None;
     let mut in_values = false;
@@ -189,5 +190,12 @@ fn core_matches_helm() {
 fn sprig_matches_helm() {
     let (n, failures) = run_file("sprig");
     println!("sprig: {}/{n} cases match Helm", n - failures.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn crypto_matches_helm() {
+    let (n, failures) = run_file("crypto");
+    println!("crypto: {}/{n} cases match Helm", n - failures.len());
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
