@@ -155,13 +155,64 @@ pub fn split_manifests(text: &str) -> Vec<String> {
 }
 
 /// `kind`, `metadata.name` and `metadata.annotations` of a document.
+#[derive(Clone)]
 struct Head {
     kind: String,
     name: String,
     annotations: Vec<(String, String)>,
 }
 
+/// Heads of documents already read, by content: a chart re-rendered with
+/// unchanged output (the usual case of a refresh) skips reading its
+/// documents again. Bounded by the bytes of the documents kept.
+struct HeadCache {
+    map: std::collections::HashMap<u64, (std::sync::Arc<str>, Head)>,
+    bytes: usize,
+}
+
+const HEAD_CACHE_BYTES: usize = 64 << 20;
+
+fn head_cache() -> &'static std::sync::Mutex<HeadCache> {
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<HeadCache>> = std::sync::OnceLock::new();
+    CACHE.get_or_init(|| {
+        std::sync::Mutex::new(HeadCache {
+            map: std::collections::HashMap::new(),
+            bytes: 0,
+        })
+    })
+}
+
 fn head(doc: &str) -> Result<Head, YamlError> {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    doc.hash(&mut hasher);
+    let key = hasher.finish();
+    {
+        let cache = head_cache()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((text, h)) = cache.map.get(&key)
+            && **text == *doc
+        {
+            return Ok(h.clone());
+        }
+    }
+    let h = read_head(doc)?;
+    let mut cache = head_cache()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if cache.bytes + doc.len() > HEAD_CACHE_BYTES {
+        cache.map.clear();
+        cache.bytes = 0;
+    }
+    if doc.len() <= HEAD_CACHE_BYTES / 4 {
+        cache.bytes += doc.len();
+        cache.map.insert(key, (std::sync::Arc::from(doc), h.clone()));
+    }
+    Ok(h)
+}
+
+fn read_head(doc: &str) -> Result<Head, YamlError> {
     let v = decode_first_document(doc)?;
     let mut h = Head {
         kind: String::new(),

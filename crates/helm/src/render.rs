@@ -201,9 +201,7 @@ pub fn render_on_this_thread(
     chart: &Chart,
     request: &RenderRequest,
 ) -> Result<RenderOutput, HelmError> {
-    let t0 = std::time::Instant::now();
     let mut chart = chart.clone();
-    eprintln!("clone {:?}", t0.elapsed());
     let kube_version = match &request.kube_version {
         Some(v) => Some(
             KubeVersion::parse(v).ok_or_else(|| HelmError::InvalidKubeVersion(v.clone()))?,
@@ -223,9 +221,7 @@ pub fn render_on_this_thread(
         });
     }
     let values = to_render_values(&mut chart, &request.user_values)?;
-    eprintln!("values {:?}", t0.elapsed());
     crate::schema::validate_chart(&chart, &values)?;
-    eprintln!("schema {:?}", t0.elapsed());
 
     let mut release = Map::new();
     release.insert("Name".into(), Value::from(request.release_name.as_str()));
@@ -242,30 +238,15 @@ pub fn render_on_this_thread(
     let mut renderables = Vec::new();
     collect(&chart, None, &values, &globals, &mut renderables);
 
-    let mut set = Templates::new("gotpl");
-    set.funcs(base_funcs());
-    set.funcs(&render_funcs(request.lookup.clone()));
-    set.set_options(Options {
-        missing_key: MissingKey::Zero,
-        max_depth: request.limits.max_depth,
-        max_steps: request.limits.max_steps,
-        max_output: request.limits.max_output,
-        ..Options::default()
-    });
     // Helm parses deeper paths first and, at equal depth, in reverse
     // lexical order; a later `define` of a name replaces an earlier one.
     renderables.sort_by(|a, b| {
         let (ca, cb) = (a.name.matches('/').count(), b.name.matches('/').count());
         cb.cmp(&ca).then_with(|| b.name.cmp(&a.name))
     });
-    for r in &renderables {
-        set.parse(&r.name, &r.text)
-            .map_err(|e| HelmError::Template {
-                template: r.name.clone(),
-                message: helm_error_text(&r.name, &e),
-            })?;
-    }
-    eprintln!("parse {:?}", t0.elapsed());
+    let parsed = parsed_set(&renderables, &request.limits)?;
+    let set: &Templates = &parsed.set;
+    let _state = RenderState::enter(parsed.clone(), request.lookup.clone());
     let mut templates = BTreeMap::new();
     let mut notes = String::new();
     let top_notes = format!("{}/templates/NOTES.txt", chart.name());
@@ -297,9 +278,7 @@ pub fn render_on_this_thread(
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    eprintln!("exec {:?}", t0.elapsed());
     let (hooks, manifests) = sort_manifests(&rendered)?;
-    eprintln!("sort {:?}", t0.elapsed());
     let crds = if request.include_crds {
         crd_objects(&chart)
     } else {
@@ -312,6 +291,123 @@ pub fn render_on_this_thread(
         crds,
         notes,
     })
+}
+
+/// A parsed template set, shared by every render of the same templates
+/// with the same limits (templates are parsed once, executed many times),
+/// with the sets `tpl` derived from it.
+struct ParsedSet {
+    hash: u64,
+    sources: Vec<(String, String)>,
+    limits: (usize, u64, usize),
+    set: Arc<Templates>,
+    /// Sets derived by `tpl`, by (base set address, text); the bases are
+    /// this set and sets held here, so addresses stay valid.
+    tpl: TplCache,
+}
+
+/// How many parsed sets are kept (oldest dropped first).
+const PARSED_SETS: usize = 32;
+
+/// Bound on the sets `tpl` derives and keeps per parsed set.
+const TPL_SETS: usize = 4096;
+
+fn parsed_sets() -> &'static Mutex<Vec<Arc<ParsedSet>>> {
+    static SETS: std::sync::OnceLock<Mutex<Vec<Arc<ParsedSet>>>> = std::sync::OnceLock::new();
+    SETS.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+fn parsed_set(renderables: &[Renderable], limits: &Limits) -> Result<Arc<ParsedSet>, HelmError> {
+    use std::hash::{Hash as _, Hasher as _};
+    let lim = (limits.max_depth, limits.max_steps, limits.max_output);
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    lim.hash(&mut hasher);
+    for r in renderables {
+        r.name.hash(&mut hasher);
+        r.text.hash(&mut hasher);
+    }
+    let hash = hasher.finish();
+    let same = |p: &ParsedSet| {
+        p.hash == hash
+            && p.limits == lim
+            && p.sources.len() == renderables.len()
+            && p.sources
+                .iter()
+                .zip(renderables)
+                .all(|((n, t), r)| *n == r.name && *t == r.text)
+    };
+    if let Some(p) = parsed_sets()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .find(|p| same(p))
+    {
+        return Ok(p.clone());
+    }
+    let mut set = Templates::new("gotpl");
+    set.funcs(base_funcs());
+    set.set_options(Options {
+        missing_key: MissingKey::Zero,
+        max_depth: limits.max_depth,
+        max_steps: limits.max_steps,
+        max_output: limits.max_output,
+        ..Options::default()
+    });
+    for r in renderables {
+        set.parse(&r.name, &r.text)
+            .map_err(|e| HelmError::Template {
+                template: r.name.clone(),
+                message: helm_error_text(&r.name, &e),
+            })?;
+    }
+    let p = Arc::new(ParsedSet {
+        hash,
+        sources: renderables
+            .iter()
+            .map(|r| (r.name.clone(), r.text.clone()))
+            .collect(),
+        limits: lim,
+        set: Arc::new(set),
+        tpl: Mutex::new(HashMap::new()),
+    });
+    let mut sets = parsed_sets()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if sets.len() >= PARSED_SETS {
+        sets.remove(0);
+    }
+    sets.push(p.clone());
+    Ok(p)
+}
+
+/// What the functions of the render running on this thread reach: the
+/// parsed set (for `tpl`'s cache) and the cluster (for `lookup`).
+struct RenderState;
+
+thread_local! {
+    static CURRENT: std::cell::RefCell<Option<(Arc<ParsedSet>, Option<Arc<dyn Lookup>>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+impl RenderState {
+    fn enter(parsed: Arc<ParsedSet>, lookup: Option<Arc<dyn Lookup>>) -> RenderState {
+        CURRENT.with(|c| *c.borrow_mut() = Some((parsed, lookup)));
+        RenderState
+    }
+}
+
+impl Drop for RenderState {
+    fn drop(&mut self) {
+        CURRENT.with(|c| *c.borrow_mut() = None);
+    }
+}
+
+fn current_parsed() -> Option<Arc<ParsedSet>> {
+    CURRENT.with(|c| c.borrow().as_ref().map(|(p, _)| p.clone()))
+}
+
+fn current_lookup() -> Option<Arc<dyn Lookup>> {
+    CURRENT.with(|c| c.borrow().as_ref().and_then(|(_, l)| l.clone()))
 }
 
 struct Globals {
@@ -437,16 +533,17 @@ fn base_funcs() -> &'static FuncMap {
         f.remove("env");
         f.remove("expandenv");
         crate::funcs::register(&mut f);
+        f.extend(&render_funcs());
         f
     })
 }
 
 type TplCache = Mutex<HashMap<(usize, String), Arc<Templates>>>;
 
-/// `tpl` (with a per-render cache of parsed texts) and `lookup`.
-fn render_funcs(lookup: Option<Arc<dyn Lookup>>) -> FuncMap {
+/// `tpl` (parsed texts cached with the running set) and `lookup` (through
+/// the running render's [`Lookup`]).
+fn render_funcs() -> FuncMap {
     let mut f = FuncMap::new();
-    let cache: Arc<TplCache> = Arc::new(Mutex::new(HashMap::new()));
     f.insert(
         "tpl",
         Function::with_context(Sig::fixed(&[Ty::Str, Ty::Any]), move |ctx, a| {
@@ -459,11 +556,14 @@ fn render_funcs(lookup: Option<Arc<dyn Lookup>>) -> FuncMap {
                 return Ok(Value::from(text.replace("<no value>", "")));
             }
             let key = (base as *const Templates as usize, text.to_string());
-            let cached = cache
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .get(&key)
-                .cloned();
+            let parsed = current_parsed();
+            let cached = parsed.as_ref().and_then(|p| {
+                p.tpl
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .get(&key)
+                    .cloned()
+            });
             let set = match cached {
                 Some(s) => s,
                 None => {
@@ -475,14 +575,18 @@ fn render_funcs(lookup: Option<Arc<dyn Lookup>>) -> FuncMap {
                         ))
                     })?;
                     let t = Arc::new(t);
-                    let mut c = cache
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    // Bounded: a hostile chart could generate texts.
-                    if c.len() > 4096 {
-                        c.clear();
+                    if let Some(p) = &parsed {
+                        let mut c = p
+                            .tpl
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        // Bounded: a hostile chart could generate texts.
+                        // Entries are kept (not cleared), because running
+                        // executions may use their addresses as keys.
+                        if c.len() < TPL_SETS {
+                            c.insert(key, t.clone());
+                        }
                     }
-                    c.insert(key, t.clone());
                     t
                 }
             };
@@ -498,9 +602,9 @@ fn render_funcs(lookup: Option<Arc<dyn Lookup>>) -> FuncMap {
     f.add(
         "lookup",
         Sig::fixed(&[Ty::Str, Ty::Str, Ty::Str, Ty::Str]),
-        move |a| {
+        |a| {
             let s = |i: usize| a[i].as_str().unwrap_or_default();
-            match &lookup {
+            match &current_lookup() {
                 None => Ok(Value::map(Map::new())),
                 Some(l) => l.lookup(s(0), s(1), s(2), s(3)).map_err(FuncError::Call),
             }

@@ -416,8 +416,17 @@ impl LiveCache {
     }
 }
 
+/// kubectl's client-side-apply record: often the largest field of an object,
+/// never compared (server-side apply supersedes it), so the cache drops it.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
 fn map_event(event: watcher::Event<DynamicObject>) -> watcher::Event<Value> {
-    let conv = |o: DynamicObject| serde_json::to_value(o).unwrap_or(Value::Null);
+    let conv = |mut o: DynamicObject| {
+        if let Some(annotations) = o.metadata.annotations.as_mut() {
+            annotations.remove(LAST_APPLIED);
+        }
+        serde_json::to_value(o).unwrap_or(Value::Null)
+    };
     match event {
         watcher::Event::Apply(o) => watcher::Event::Apply(conv(o)),
         watcher::Event::Delete(o) => watcher::Event::Delete(conv(o)),

@@ -139,7 +139,11 @@ fn current_rv(addr: SocketAddr) -> u64 {
     s.read_to_string(&mut text).unwrap();
     let body = text.split_once("\r\n\r\n").unwrap().1;
     let v: serde_json::Value = serde_json::from_str(body).unwrap();
-    v["metadata"]["resourceVersion"].as_str().unwrap().parse().unwrap()
+    v["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 /// Writes `n` ConfigMaps by server-side apply over `CONNECTIONS` connections.
@@ -194,7 +198,10 @@ fn main() {
         .unwrap();
     let addr = cluster.addr();
     let mut c = Conn::new(addr);
-    assert_eq!(c.send("POST", "/api/v1/namespaces", "application/json", ns), 201);
+    assert_eq!(
+        c.send("POST", "/api/v1/namespaces", "application/json", ns),
+        201
+    );
     let took = apply_all(addr, stored, "m");
     let after = rss_mib();
     println!(
@@ -214,7 +221,10 @@ fn main() {
         .unwrap();
     let addr = cluster.addr();
     let mut c = Conn::new(addr);
-    assert_eq!(c.send("POST", "/api/v1/namespaces", "application/json", ns), 201);
+    assert_eq!(
+        c.send("POST", "/api/v1/namespaces", "application/json", ns),
+        201
+    );
     let rv = current_rv(addr);
     let finished = Arc::new(AtomicUsize::new(0));
     let watchers: Vec<_> = (0..WATCHERS)
@@ -242,9 +252,12 @@ fn main() {
         "watch: {WATCHERS} watchers, events seen per watcher: min {} max {} of {objects} -> {}",
         counts.iter().min().unwrap(),
         counts.iter().max().unwrap(),
-        if all_seen { "every watcher saw every event" } else { "EVENTS MISSED" }
+        if all_seen {
+            "every watcher saw every event"
+        } else {
+            "EVENTS MISSED"
+        }
     );
     let _ = watch_done;
     assert!(all_seen, "a watcher missed events: {counts:?}");
-
 }

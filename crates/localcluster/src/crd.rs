@@ -42,7 +42,9 @@ pub fn convert_schema(s: &Value) -> Node {
         })
         .unwrap_or_default();
     node.map_type = str_of("x-kubernetes-map-type");
-    if s.get("x-kubernetes-embedded-resource").and_then(Value::as_bool) == Some(true)
+    if s.get("x-kubernetes-embedded-resource")
+        .and_then(Value::as_bool)
+        == Some(true)
         && !node.props.is_empty()
     {
         // An embedded object always may carry its own type and metadata.
@@ -290,7 +292,11 @@ pub fn validate_values(v: &Value, schema: &Value, path: &str, out: &mut Vec<(Str
         let list: Vec<String> = allowed.iter().map(shown).collect();
         out.push((
             path.to_owned(),
-            format!("Unsupported value: {}: supported values: {}", shown(v), list.join(", ")),
+            format!(
+                "Unsupported value: {}: supported values: {}",
+                shown(v),
+                list.join(", ")
+            ),
         ));
     }
     match v {
@@ -329,19 +335,33 @@ pub fn validate_values(v: &Value, schema: &Value, path: &str, out: &mut Vec<(Str
             if let Some(min) = schema["minimum"].as_f64()
                 && (x < min || (excl_min && x == min))
             {
-                let how = if excl_min { "greater than" } else { "greater than or equal to" };
+                let how = if excl_min {
+                    "greater than"
+                } else {
+                    "greater than or equal to"
+                };
                 out.push((
                     path.to_owned(),
-                    format!("Invalid value: {n}: {path} in body should be {how} {}", schema["minimum"]),
+                    format!(
+                        "Invalid value: {n}: {path} in body should be {how} {}",
+                        schema["minimum"]
+                    ),
                 ));
             }
             if let Some(max) = schema["maximum"].as_f64()
                 && (x > max || (excl_max && x == max))
             {
-                let how = if excl_max { "less than" } else { "less than or equal to" };
+                let how = if excl_max {
+                    "less than"
+                } else {
+                    "less than or equal to"
+                };
                 out.push((
                     path.to_owned(),
-                    format!("Invalid value: {n}: {path} in body should be {how} {}", schema["maximum"]),
+                    format!(
+                        "Invalid value: {n}: {path} in body should be {how} {}",
+                        schema["maximum"]
+                    ),
                 ));
             }
             if let Some(m) = schema["multipleOf"].as_f64()
@@ -350,7 +370,10 @@ pub fn validate_values(v: &Value, schema: &Value, path: &str, out: &mut Vec<(Str
             {
                 out.push((
                     path.to_owned(),
-                    format!("Invalid value: {n}: {path} in body should be a multiple of {}", schema["multipleOf"]),
+                    format!(
+                        "Invalid value: {n}: {path} in body should be a multiple of {}",
+                        schema["multipleOf"]
+                    ),
                 ));
             }
         }
@@ -361,7 +384,9 @@ pub fn validate_values(v: &Value, schema: &Value, path: &str, out: &mut Vec<(Str
             {
                 out.push((
                     path.to_owned(),
-                    format!("Invalid value: {len}: {path} in body should have at least {min} items"),
+                    format!(
+                        "Invalid value: {len}: {path} in body should have at least {min} items"
+                    ),
                 ));
             }
             if let Some(max) = schema["maxItems"].as_u64()
@@ -375,7 +400,10 @@ pub fn validate_values(v: &Value, schema: &Value, path: &str, out: &mut Vec<(Str
             if schema["x-kubernetes-list-type"] == "set" {
                 for (i, x) in items.iter().enumerate() {
                     if items[..i].contains(x) {
-                        out.push((format!("{path}[{i}]"), format!("Duplicate value: {}", shown(x))));
+                        out.push((
+                            format!("{path}[{i}]"),
+                            format!("Duplicate value: {}", shown(x)),
+                        ));
                     }
                 }
             }
@@ -561,17 +589,17 @@ mod value_tests {
     #[test]
     fn value_validations_name_field_paths() {
         let schema = json!({"type": "object", "properties": {"spec": {"type": "object",
-            "required": ["size"],
-            "properties": {
-                "size": {"type": "integer", "minimum": 1, "maximum": 5},
-                "color": {"type": "string", "enum": ["red", "blue"]},
-                "name": {"type": "string", "pattern": "^[a-z]+$", "minLength": 2, "maxLength": 4},
-                "tags": {"type": "array", "minItems": 1, "maxItems": 2, "items": {"type": "string"}},
-                "note": {"type": "string", "nullable": true},
-                "port": {"x-kubernetes-int-or-string": true},
-                "inner": {"type": "object", "x-kubernetes-embedded-resource": true,
-                    "x-kubernetes-preserve-unknown-fields": true}
-            }}}});
+        "required": ["size"],
+        "properties": {
+            "size": {"type": "integer", "minimum": 1, "maximum": 5},
+            "color": {"type": "string", "enum": ["red", "blue"]},
+            "name": {"type": "string", "pattern": "^[a-z]+$", "minLength": 2, "maxLength": 4},
+            "tags": {"type": "array", "minItems": 1, "maxItems": 2, "items": {"type": "string"}},
+            "note": {"type": "string", "nullable": true},
+            "port": {"x-kubernetes-int-or-string": true},
+            "inner": {"type": "object", "x-kubernetes-embedded-resource": true,
+                "x-kubernetes-preserve-unknown-fields": true}
+        }}}});
         let ok = json!({"spec": {"size": 3, "color": "red", "name": "abc", "tags": ["a"],
             "note": null, "port": "http", "inner": {"apiVersion": "v1", "kind": "ConfigMap"}}});
         assert_eq!(errors(&schema, &ok), vec![]);
@@ -587,9 +615,15 @@ mod value_tests {
             "spec.tags: Invalid value: 0: spec.tags in body should have at least 1 items",
             "spec.inner.apiVersion: Required value: must not be empty",
         ] {
-            assert!(text.iter().any(|t| t == want), "missing {want:?} in {text:#?}");
+            assert!(
+                text.iter().any(|t| t == want),
+                "missing {want:?} in {text:#?}"
+            );
         }
         let missing = errors(&schema, &json!({"spec": {"size": null}}));
-        assert_eq!(missing, vec![("spec.size".to_owned(), "Required value".to_owned())]);
+        assert_eq!(
+            missing,
+            vec![("spec.size".to_owned(), "Required value".to_owned())]
+        );
     }
 }

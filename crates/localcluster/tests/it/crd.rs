@@ -139,7 +139,12 @@ spec:
 "#,
     );
     assert!(env.apply_file(&crd, &[]).status.success());
-    env.ok(&["wait", "--for=condition=Established", "crd/gadgets.example.com", "--timeout=2s"]);
+    env.ok(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/gadgets.example.com",
+        "--timeout=2s",
+    ]);
     let bad = env.write(
         "bad.yaml",
         "apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: g}\nspec: {mode: warp, replicas: 0, name: X1}\n",
