@@ -120,8 +120,8 @@ type Result<T, E = ChartError> = std::result::Result<T, E>;
 pub struct ChartFile {
     /// Path relative to the chart root, `/`-separated.
     pub name: String,
-    /// Contents.
-    pub data: Vec<u8>,
+    /// Contents (shared: clones of a chart do not copy file data).
+    pub data: std::sync::Arc<[u8]>,
 }
 
 /// One `import-values` entry of a dependency.
@@ -385,11 +385,11 @@ fn walk(
     Ok(())
 }
 
-fn strip_bom(mut data: Vec<u8>) -> Vec<u8> {
-    if data.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        data.drain(..3);
+fn strip_bom(data: Vec<u8>) -> std::sync::Arc<[u8]> {
+    match data.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        Some(rest) => std::sync::Arc::from(rest),
+        None => std::sync::Arc::from(data),
     }
-    data
 }
 
 /// Loads a chart from the bytes of a `.tgz` archive (`origin` names it in
@@ -478,7 +478,7 @@ pub fn load_files(files: Vec<ChartFile>, origin: &str) -> Result<Chart> {
                     source: Box::new(source),
                 })?;
             }
-            "values.schema.json" => schema = Some(f.data),
+            "values.schema.json" => schema = Some(f.data.to_vec()),
             "requirements.yaml" => {
                 let md = metadata.get_or_insert_with(Metadata::default);
                 apply_metadata(md, &f.data, origin, "requirements.yaml")?;

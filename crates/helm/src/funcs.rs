@@ -157,7 +157,7 @@ fn toml_scalar(v: &Value) -> Option<String> {
 }
 
 fn toml_table(out: &mut String, m: &Map, path: &mut Vec<String>) {
-    let indent = "  ".repeat(path.len().saturating_sub(1));
+    let indent = "  ".repeat(path.len());
     for (k, v) in m {
         if matches!(v, Value::Map(_) | Value::Nil) {
             continue;

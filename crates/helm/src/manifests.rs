@@ -368,7 +368,7 @@ fn go_atoi(s: &str) -> Option<i64> {
 pub fn crd_objects(chart: &Chart) -> Vec<(String, Vec<u8>)> {
     fn walk(c: &Chart, full: &str, out: &mut Vec<(String, Vec<u8>)>) {
         for f in c.crd_files() {
-            out.push((format!("{full}/{}", f.name), f.data.clone()));
+            out.push((format!("{full}/{}", f.name), f.data.to_vec()));
         }
         for d in &c.dependencies {
             walk(d, &format!("{full}/charts/{}", d.name()), out);

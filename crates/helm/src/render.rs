@@ -247,7 +247,7 @@ pub fn render_on_this_thread(
     let parsed = parsed_set(&renderables, &request.limits)?;
     let set: &Templates = &parsed.set;
     let _state = RenderState::enter(parsed.clone(), request.lookup.clone());
-    let mut templates = BTreeMap::new();
+    let mut rendered: Vec<(String, String)> = Vec::with_capacity(renderables.len());
     let mut notes = String::new();
     let top_notes = format!("{}/templates/NOTES.txt", chart.name());
     for r in &renderables {
@@ -265,20 +265,21 @@ pub fn render_on_this_thread(
                 template: r.name.clone(),
                 message: helm_error_text(&r.name, &e),
             })?;
-        let out = out.replace("<no value>", "");
+        let out = if out.contains("<no value>") {
+            out.replace("<no value>", "")
+        } else {
+            out
+        };
         if is_notes(&r.name) {
             if r.name == top_notes {
                 notes = out;
             }
             continue;
         }
-        templates.insert(r.name.clone(), out);
+        rendered.push((r.name.clone(), out));
     }
-    let rendered: Vec<(String, String)> = templates
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
     let (hooks, manifests) = sort_manifests(&rendered)?;
+    let templates: BTreeMap<String, String> = rendered.into_iter().collect();
     let crds = if request.include_crds {
         crd_objects(&chart)
     } else {
@@ -298,7 +299,10 @@ pub fn render_on_this_thread(
 /// with the sets `tpl` derived from it.
 struct ParsedSet {
     hash: u64,
-    sources: Vec<(String, String)>,
+    /// Template names and sources; holding the sources keeps their
+    /// addresses from being reused, so a render of the same loaded chart
+    /// is recognized by address.
+    sources: Vec<(String, Arc<[u8]>)>,
     limits: (usize, u64, usize),
     set: Arc<Templates>,
     /// Sets derived by `tpl`, by (base set address, text); the bases are
@@ -320,21 +324,36 @@ fn parsed_sets() -> &'static Mutex<Vec<Arc<ParsedSet>>> {
 fn parsed_set(renderables: &[Renderable], limits: &Limits) -> Result<Arc<ParsedSet>, HelmError> {
     use std::hash::{Hash as _, Hasher as _};
     let lim = (limits.max_depth, limits.max_steps, limits.max_output);
+    let same_len = |p: &ParsedSet| p.limits == lim && p.sources.len() == renderables.len();
+    let same_ptr = |p: &ParsedSet| {
+        same_len(p)
+            && p.sources
+                .iter()
+                .zip(renderables)
+                .all(|((n, d), r)| Arc::ptr_eq(d, r.data) && *n == r.name)
+    };
+    if let Some(p) = parsed_sets()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .find(|p| same_ptr(p))
+    {
+        return Ok(p.clone());
+    }
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     lim.hash(&mut hasher);
     for r in renderables {
         r.name.hash(&mut hasher);
-        r.text.hash(&mut hasher);
+        r.data.hash(&mut hasher);
     }
     let hash = hasher.finish();
     let same = |p: &ParsedSet| {
         p.hash == hash
-            && p.limits == lim
-            && p.sources.len() == renderables.len()
+            && same_len(p)
             && p.sources
                 .iter()
                 .zip(renderables)
-                .all(|((n, t), r)| *n == r.name && *t == r.text)
+                .all(|((n, d), r)| **d == **r.data && *n == r.name)
     };
     if let Some(p) = parsed_sets()
         .lock()
@@ -364,7 +383,7 @@ fn parsed_set(renderables: &[Renderable], limits: &Limits) -> Result<Arc<ParsedS
         hash,
         sources: renderables
             .iter()
-            .map(|r| (r.name.clone(), r.text.clone()))
+            .map(|r| (r.name.clone(), r.data.clone()))
             .collect(),
         limits: lim,
         set: Arc::new(set),
@@ -415,21 +434,22 @@ struct Globals {
     caps: Value,
 }
 
-struct Renderable {
+struct Renderable<'c> {
     name: String,
-    text: String,
+    data: &'c Arc<[u8]>,
+    text: std::borrow::Cow<'c, str>,
     base_path: String,
     dot: MapRef,
 }
 
 /// Helm's `recAllTpls`: one shared dot per chart, subcharts' values
 /// scoped under their name. Returns the chart's dot (for `.Subcharts`).
-fn collect(
-    chart: &Chart,
+fn collect<'c>(
+    chart: &'c Chart,
     parent: Option<(&str, &MapRef)>,
     values: &Value,
     g: &Globals,
-    out: &mut Vec<Renderable>,
+    out: &mut Vec<Renderable<'c>>,
 ) -> MapRef {
     let full_path = match parent {
         None => chart.name().to_string(),
@@ -448,7 +468,7 @@ fn collect(
     let files: Vec<(String, Arc<[u8]>)> = chart
         .files
         .iter()
-        .map(|f| (f.name.clone(), Arc::from(f.data.as_slice())))
+        .map(|f| (f.name.clone(), f.data.clone()))
         .collect();
     let mut m = Map::new();
     m.insert("Chart".into(), chart_value(&chart.metadata, parent.is_none()));
@@ -473,7 +493,8 @@ fn collect(
         }
         out.push(Renderable {
             name: format!("{full_path}/{}", t.name),
-            text: String::from_utf8_lossy(&t.data).into_owned(),
+            data: &t.data,
+            text: String::from_utf8_lossy(&t.data),
             base_path: format!("{full_path}/templates"),
             dot: dot.clone(),
         });

@@ -510,11 +510,11 @@ mod tests {
             vec![
                 ChartFile {
                     name: "Chart.yaml".into(),
-                    data: b"apiVersion: v2\nname: c\nversion: 1.0.0\n".to_vec(),
+                    data: b"apiVersion: v2\nname: c\nversion: 1.0.0\n".to_vec().into(),
                 },
                 ChartFile {
                     name: "values.yaml".into(),
-                    data: values.as_bytes().to_vec(),
+                    data: values.as_bytes().to_vec().into(),
                 },
             ],
             "c",

@@ -37,10 +37,10 @@ pub struct AuditEntry {
 
 impl AuditEntry {
     /// Whether the cluster's own controllers made the request (their user agent carries
-    /// [`crate::sim::client::INTERNAL_AGENT`]), as opposed to a client.
+    /// [`crate::sim::INTERNAL_AGENT`]), as opposed to a client.
     pub fn internal(&self) -> bool {
         self.user_agent
-            .contains(&format!("{}/", crate::sim::client::INTERNAL_AGENT))
+            .contains(&format!("{}/", crate::sim::INTERNAL_AGENT))
     }
 }
 

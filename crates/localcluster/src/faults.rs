@@ -2,7 +2,8 @@
 //! resource, forced conflicts, throttling and dropped watch streams, switched on and off at run
 //! time through [`Faults`] (from `RunningCluster::faults`).
 //!
-//! Faults apply to client requests over HTTP only, never to the cluster's own controllers. They
+//! Faults apply to object requests of clients over HTTP only (not to discovery, OpenAPI or
+//! `/version`), never to the cluster's own controllers. They
 //! are deterministic where that is possible: a rule can fire for the next N matching requests;
 //! rules with a probability draw from a seeded generator ([`Faults::seed`]).
 

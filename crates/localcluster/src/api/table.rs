@@ -103,6 +103,11 @@ fn columns(def: &ResourceDef) -> Vec<(String, String, i64)> {
     let extra: &[&str] = match (def.group.as_str(), def.kind.as_str()) {
         ("", "Pod") => &["Ready", "Status", "Restarts"],
         ("apps", "Deployment") => &["Ready", "Up-to-date", "Available"],
+        ("apps", "ReplicaSet") => &["Desired", "Current", "Ready"],
+        ("apps", "StatefulSet") => &["Ready"],
+        ("apps", "DaemonSet") => &["Desired", "Current", "Ready", "Up-to-date", "Available"],
+        ("batch", "Job") => &["Status", "Completions"],
+        ("", "PersistentVolumeClaim") => &["Status", "Volume", "Capacity"],
         ("", "Service") => &["Type", "Cluster-IP", "Port(s)"],
         ("", "ConfigMap") => &["Data"],
         ("", "Secret") => &["Type", "Data"],
@@ -151,8 +156,77 @@ fn row_cells(def: &ResourceDef, obj: &Value) -> Vec<Value> {
                 .map(|a| a.iter().filter(|c| c["ready"] == json!(true)).count())
                 .unwrap_or(0);
             cells.push(json!(format!("{ready}/{total}")));
+            // Like kubectl's printer: a waiting container's reason, else the phase
+            // (`Completed` for a Pod that succeeded).
+            let statuses = obj["status"]["containerStatuses"].as_array();
+            let waiting = statuses
+                .into_iter()
+                .flatten()
+                .find_map(|c| c["state"]["waiting"]["reason"].as_str().map(str::to_owned));
+            let phase = match obj["status"]["phase"].as_str() {
+                Some("Succeeded") => Value::from("Completed"),
+                Some("Failed") => Value::from("Error"),
+                _ => cell(&obj["status"]["phase"]),
+            };
+            cells.push(waiting.map(Value::from).unwrap_or(phase));
+            let restarts: i64 = statuses
+                .into_iter()
+                .flatten()
+                .map(|c| c["restartCount"].as_i64().unwrap_or(0))
+                .sum();
+            cells.push(json!(restarts));
+        }
+        ("apps", "ReplicaSet") => {
+            for v in [
+                &obj["spec"]["replicas"],
+                &obj["status"]["replicas"],
+                &obj["status"]["readyReplicas"],
+            ] {
+                cells.push(json!(v.as_i64().unwrap_or(0)));
+            }
+        }
+        ("apps", "StatefulSet") => {
+            let want = obj["spec"]["replicas"].as_i64().unwrap_or(1);
+            let ready = obj["status"]["readyReplicas"].as_i64().unwrap_or(0);
+            cells.push(json!(format!("{ready}/{want}")));
+        }
+        ("apps", "DaemonSet") => {
+            for f in [
+                "desiredNumberScheduled",
+                "currentNumberScheduled",
+                "numberReady",
+                "updatedNumberScheduled",
+                "numberAvailable",
+            ] {
+                cells.push(json!(obj["status"][f].as_i64().unwrap_or(0)));
+            }
+        }
+        ("batch", "Job") => {
+            let conds = obj["status"]["conditions"].as_array();
+            let has = |t: &str| {
+                conds
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c["type"] == t && c["status"] == "True")
+            };
+            let status = if has("Complete") {
+                "Complete"
+            } else if has("Failed") {
+                "Failed"
+            } else if obj["spec"]["suspend"] == json!(true) {
+                "Suspended"
+            } else {
+                "Running"
+            };
+            cells.push(json!(status));
+            let want = obj["spec"]["completions"].as_i64().unwrap_or(1);
+            let done = obj["status"]["succeeded"].as_i64().unwrap_or(0);
+            cells.push(json!(format!("{done}/{want}")));
+        }
+        ("", "PersistentVolumeClaim") => {
             cells.push(cell(&obj["status"]["phase"]));
-            cells.push(json!(0));
+            cells.push(cell(&obj["spec"]["volumeName"]));
+            cells.push(cell(&obj["status"]["capacity"]["storage"]));
         }
         ("apps", "Deployment") => {
             let want = obj["spec"]["replicas"].as_i64().unwrap_or(1);

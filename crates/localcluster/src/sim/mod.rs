@@ -8,7 +8,7 @@
 //! watch events and audit entries, marked by a controller user agent. Delays (a Pod starting, a
 //! Job's Pod running) are timers on the same task.
 
-pub mod client;
+pub(crate) mod client;
 mod gc;
 mod kubelet;
 mod workloads;
@@ -26,6 +26,7 @@ use crate::api::status::ApiResult;
 use crate::store::{Event, EventType, Key, Outcome};
 use crate::util;
 use client::Client;
+pub use client::INTERNAL_AGENT;
 
 /// How simulated workloads behave.
 #[derive(Debug, Clone)]
@@ -445,7 +446,11 @@ pub(crate) fn spawn(
             }
             if let Some(t) = m.queue.pop_front() {
                 m.queued.remove(&t);
-                m.run_task(t).await;
+                // A bug in one reconcile must not stop garbage collection and the rest.
+                let run = std::panic::AssertUnwindSafe(m.run_task(t.clone()));
+                if futures_util::FutureExt::catch_unwind(run).await.is_err() {
+                    tracing::error!(?t, "controller task panicked");
+                }
                 continue;
             }
             if *shutdown.borrow() {

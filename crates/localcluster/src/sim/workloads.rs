@@ -292,8 +292,15 @@ impl Manager {
             .position(|r| r["metadata"]["labels"]["pod-template-hash"] == hash.as_str());
         let mut just_created = false;
         if pos.is_none() && !paused {
-            let old_pods: i64 = rss.iter().map(|r| int(&r["status"]["replicas"], 0)).sum();
-            let replicas = if recreate && old_pods > 0 { 0 } else { desired };
+            let old_pods: i64 = rss
+                .iter()
+                .map(|r| int(&r["status"]["replicas"], 0).max(int(&r["spec"]["replicas"], 1)))
+                .sum();
+            let replicas = match (recreate, old_pods) {
+                (_, 0) => desired,
+                (true, _) => 0,
+                (false, old) => desired.min((desired + max_surge - old).max(0)),
+            };
             let mut t = tmpl.clone();
             t["metadata"]["labels"]["pod-template-hash"] = json!(hash);
             let mut selector = d["spec"]["selector"].clone();
@@ -325,14 +332,28 @@ impl Manager {
                 .filter(|(i, _)| *i != ni)
                 .map(|(_, r)| int(&r["status"]["replicas"], 0).max(int(&r["spec"]["replicas"], 0)))
                 .sum();
-            // Rolling: the new set goes to full size at once (surge) and the old ones go away
-            // once it is available; Recreate: the old ones go first.
-            let new_target = if recreate && old_active > 0 {
-                0
-            } else {
+            // Recreate: the old sets go first, then the new one comes. Rolling: the new set
+            // grows while all sets together stay within desired + maxSurge, and the old ones
+            // shrink while at least desired - maxUnavailable pods stay available.
+            let spec_of = |r: &Value| int(&r["spec"]["replicas"], 1);
+            let new_spec = spec_of(&new_rs);
+            let all_spec: i64 = rss.iter().map(spec_of).sum();
+            let new_target = if recreate {
+                if old_active > 0 { 0 } else { desired }
+            } else if new_spec > desired || old_active == 0 {
                 desired
+            } else if all_spec < desired + max_surge {
+                desired.min(new_spec + (desired + max_surge - all_spec))
+            } else {
+                new_spec
             };
-            let new_ready = int(&new_rs["status"]["availableReplicas"], 0) >= desired;
+            let new_unavailable =
+                (new_spec - int(&new_rs["status"]["availableReplicas"], 0)).max(0);
+            let mut can_scale_down = if recreate {
+                i64::MAX
+            } else {
+                (all_spec - (desired - max_unavailable) - new_unavailable).max(0)
+            };
             let mut rev = revision(&new_rs);
             if rev < max_rev {
                 rev = max_rev + 1;
@@ -352,15 +373,25 @@ impl Manager {
                 let rk = key("apps", "replicasets", ns, name_of(&r));
                 rss[ni] = self.client.update(DEPLOYMENT, &rk, &r, false).await?;
             }
-            if recreate || new_ready {
-                for (i, r) in rss.clone().iter().enumerate() {
-                    if i != ni && int(&r["spec"]["replicas"], 1) != 0 {
-                        let mut r2 = r.clone();
-                        r2["spec"]["replicas"] = json!(0);
-                        let rk = key("apps", "replicasets", ns, name_of(r));
-                        rss[i] = self.client.update(DEPLOYMENT, &rk, &r2, false).await?;
-                    }
+            // One step at a time, as the real controller does: a scale-up waits for the next
+            // change before the old sets shrink.
+            let scaled_up = new_target > new_spec;
+            let mut order: Vec<usize> = (0..rss.len()).filter(|i| *i != ni).collect();
+            order.sort_by_key(|i| revision(&rss[*i]));
+            for i in order {
+                if scaled_up || can_scale_down == 0 {
+                    break;
                 }
+                let spec = spec_of(&rss[i]);
+                if spec == 0 {
+                    continue;
+                }
+                let down = spec.min(can_scale_down);
+                can_scale_down -= down;
+                let mut r2 = rss[i].clone();
+                r2["spec"]["replicas"] = json!(spec - down);
+                let rk = key("apps", "replicasets", ns, name_of(&r2));
+                rss[i] = self.client.update(DEPLOYMENT, &rk, &r2, false).await?;
             }
             // Old sets beyond the history limit go.
             let limit = int(&d["spec"]["revisionHistoryLimit"], 10).max(0) as usize;
@@ -507,7 +538,15 @@ impl Manager {
                 .iter()
                 .find(|c| c["type"] == "Progressing")
                 .map(|c| c["reason"].clone());
-            if prev_reason != Some(json!("NewReplicaSetCreated")) {
+            // Progress (more updated, ready or available pods) moves the reason on.
+            let progressed = [
+                ("updatedReplicas", updated),
+                ("readyReplicas", ready),
+                ("availableReplicas", available),
+            ]
+            .iter()
+            .any(|(f, n)| *n > int(&d["status"][*f], 0));
+            if progressed || prev_reason != Some(json!("NewReplicaSetCreated")) {
                 set_condition(
                     &mut conds,
                     "Progressing",

@@ -167,3 +167,79 @@ fn deleting_a_namespace_terminates_it_until_its_content_is_gone() {
     ]);
     env.ok(&["wait", "--for=delete", "namespace/team", "--timeout=2s"]);
 }
+
+#[test]
+fn propagation_policy_in_the_query_and_bad_policies() {
+    let env = Env::new();
+    running_deployment(&env);
+    let addr = env.cluster.as_ref().unwrap().addr();
+    let path = "/apis/apps/v1/namespaces/default/deployments/web";
+    let r = crate::http::request(
+        addr,
+        "DELETE",
+        &format!("{path}?propagationPolicy=Sideways"),
+        "",
+        "",
+    );
+    assert_eq!(r.status, 422);
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("propagationPolicy")
+    );
+    let r = crate::http::request(
+        addr,
+        "DELETE",
+        &format!("{path}?propagationPolicy=Orphan"),
+        "",
+        "",
+    );
+    assert!(r.status == 200 || r.status == 202, "{}", r.status);
+    env.ok(&["wait", "--for=delete", "deployment/web", "--timeout=2s"]);
+    let rs = env.json(&["get", "replicasets"]);
+    assert!(
+        rs["items"][0]["metadata"]["ownerReferences"].is_null(),
+        "{rs}"
+    );
+    assert_eq!(count(&env, &["get", "pods"]), 2);
+}
+
+#[test]
+fn a_restarted_cluster_resumes_namespace_termination() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("c.db");
+    let opts = || trellis_localcluster::ServeOptions {
+        data: Some(data.clone()),
+        ..Default::default()
+    };
+    {
+        let env = Env::with(opts());
+        let f = env.write(
+            "all.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: team}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: held, namespace: team, finalizers: [example.com/hold]}\n",
+        );
+        env.ok(&["apply", "--server-side", "-f", f.to_str().unwrap()]);
+        env.ok(&["delete", "namespace", "team", "--wait=false"]);
+        assert_eq!(
+            env.json(&["get", "namespace", "team"])["status"]["phase"],
+            "Terminating"
+        );
+    }
+    let env = Env::with(opts());
+    assert_eq!(
+        env.json(&["get", "namespace", "team"])["status"]["phase"],
+        "Terminating"
+    );
+    env.ok(&[
+        "patch",
+        "cm",
+        "held",
+        "-n",
+        "team",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":null}}"#,
+    ]);
+    env.ok(&["wait", "--for=delete", "namespace/team", "--timeout=2s"]);
+}

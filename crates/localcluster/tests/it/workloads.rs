@@ -187,6 +187,8 @@ fn failing_image_crash_loops_and_jobs_complete_or_fail() {
     });
     assert_eq!(pod["status"]["phase"], "Running");
     assert_eq!(pod["status"]["containerStatuses"][0]["ready"], false);
+    let table = env.ok(&["get", "pods", "-l", "app=web"]);
+    assert!(table.contains("CrashLoopBackOff"), "{table}");
     let d = env.json(&["get", "deployment", "web"]);
     let available = d["status"]["conditions"]
         .as_array()
@@ -213,6 +215,11 @@ fn failing_image_crash_loops_and_jobs_complete_or_fail() {
     assert!(env.apply_file(&f, &[]).status.success());
     env.ok(&["wait", "--for=condition=Complete", "job/ok", "--timeout=2s"]);
     env.ok(&["wait", "--for=condition=Failed", "job/bad", "--timeout=2s"]);
+    let table = env.ok(&["get", "jobs"]);
+    assert!(
+        table.contains("Complete") && table.contains("Failed"),
+        "{table}"
+    );
     let ok = env.json(&["get", "job", "ok"]);
     assert_eq!(ok["status"]["succeeded"], 1);
     assert!(ok["status"]["completionTime"].is_string());
@@ -336,4 +343,46 @@ fn without_simulation_nothing_happens() {
     assert!(env.json(&["get", "deployment", "web"])["status"].is_null());
     assert!(items(&env.json(&["get", "replicasets"])).is_empty());
     assert!(env.audit().entries().iter().all(|e| !e.internal()));
+}
+
+#[test]
+fn a_rollout_to_a_failing_image_keeps_the_old_pods_serving() {
+    let env = Env::new();
+    let f = env.write("d.yaml", DEPLOYMENT);
+    assert!(env.apply_file(&f, &[]).status.success());
+    env.ok(&["rollout", "status", "deployment/web", "--timeout=2s"]);
+    let f = env.write("bad.yaml", &DEPLOYMENT.replace("nginx:1.25", "nginx:fail"));
+    assert!(env.apply_file(&f, &[]).status.success());
+    // maxSurge 25% of 2 rounds up to one extra pod, maxUnavailable rounds down to none: one
+    // crash-looping new pod, both old ones kept.
+    let p = eventually(|| {
+        let p = pods(&env, "app=web");
+        let crashing = p
+            .iter()
+            .filter(|p| {
+                p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
+                    == "CrashLoopBackOff"
+            })
+            .count();
+        (p.len() == 3 && crashing == 1).then_some(p)
+    });
+    let ready = p
+        .iter()
+        .filter(|p| p["status"]["containerStatuses"][0]["ready"] == true)
+        .count();
+    assert_eq!(ready, 2);
+    let d = env.json(&["get", "deployment", "web"]);
+    assert_eq!(d["status"]["availableReplicas"], 2);
+    assert_eq!(d["status"]["updatedReplicas"], 1);
+    let cond = |t: &str| {
+        d["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == t)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(cond("Available")["status"], "True");
+    assert_eq!(cond("Progressing")["reason"], "ReplicaSetUpdated");
 }

@@ -17,8 +17,9 @@
 //! - Parse errors of malformed keys and certificates name the same step as
 //!   Go but word the ASN.1 cause differently.
 //! - `derivePassword`'s counter is Go's `uint32`: a negative constant fails
-//!   with Go's text but may name another node as the location, and an `int`
-//!   variable is accepted (Go rejects it). A constant of the wrong type
+//!   with Go's text but may name another node as the location, an `int`
+//!   variable is accepted (Go rejects it), and other types are reported as
+//!   `expected int` where Go says `expected uint32`. A constant of the wrong type
 //!   where a `certificate` is expected fails with Go's text for values
 //!   (`wrong type for value; expected sprig.certificate; got string`)
 //!   rather than `can't handle "x" for arg of type sprig.certificate`.
