@@ -80,7 +80,11 @@ fn main() {
                     times.push(t0.elapsed().as_secs_f64());
                 }
                 times.sort_by(f64::total_cmp);
-                rows.push((format!("{}/{}", case.chart, case.name), times[times.len() / 2], ok));
+                rows.push((
+                    format!("{}/{}", case.chart, case.name),
+                    times[times.len() / 2],
+                    ok,
+                ));
             }
             rows
         })
@@ -88,7 +92,10 @@ fn main() {
         .join()
         .unwrap();
 
-    println!("{:<66} {:>10} {:>10} {:>8}", "case", "helm ms", "trellis ms", "ratio");
+    println!(
+        "{:<66} {:>10} {:>10} {:>8}",
+        "case", "helm ms", "trellis ms", "ratio"
+    );
     let mut ratios = Vec::new();
     let mut excluded = Vec::new();
     for ((label, ours, ok), h) in rows.iter().zip(helm_results) {
@@ -127,7 +134,10 @@ fn main() {
         );
     }
     if !excluded.is_empty() {
-        println!("not in the ratios (a render fails): {}", excluded.join(", "));
+        println!(
+            "not in the ratios (a render fails): {}",
+            excluded.join(", ")
+        );
     }
     println!(
         "peak memory: trellis {} MiB (VmHWM), helm {} MiB (python + Go SDK, ru_maxrss)",

@@ -107,8 +107,7 @@ pub fn to_toml(v: &Value) -> String {
 
 fn toml_key(k: &str) -> String {
     if !k.is_empty()
-        && k
-            .bytes()
+        && k.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
         k.to_string()

@@ -31,11 +31,11 @@
 pub mod chart;
 pub mod files;
 mod funcs;
+pub mod ignore;
+pub mod manifests;
 pub mod objects;
 pub mod render;
 pub mod schema;
-pub mod ignore;
-pub mod manifests;
 pub mod semver;
 pub mod yaml;
 
@@ -50,11 +50,11 @@ pub use chart::{
     Chart, ChartError, ChartFile, Dependency, ImportValue, Metadata, load_archive, load_chart,
 };
 pub use files::{ChartFiles, Entry, FsChartFiles};
+pub use funcs::to_toml;
 pub use manifests::{
     Hook, Manifest, ManifestError, crd_objects, release_manifest, sort_manifests, split_manifests,
     template_output,
 };
-pub use funcs::to_toml;
 pub use objects::{Capabilities, DEFAULT_API_VERSIONS, DEFAULT_KUBE_VERSION, KubeVersion};
 pub use render::{
     HelmError, Limits, Lookup, RenderOutput, RenderRequest, render_chart, render_on_this_thread,

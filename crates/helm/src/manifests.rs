@@ -207,7 +207,9 @@ fn head(doc: &str) -> Result<Head, YamlError> {
     }
     if doc.len() <= HEAD_CACHE_BYTES / 4 {
         cache.bytes += doc.len();
-        cache.map.insert(key, (std::sync::Arc::from(doc), h.clone()));
+        cache
+            .map
+            .insert(key, (std::sync::Arc::from(doc), h.clone()));
     }
     Ok(h)
 }

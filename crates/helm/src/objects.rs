@@ -210,10 +210,8 @@ impl Capabilities {
     /// Helm's defaults, with `kube_version` and extra `api_versions`
     /// (added to the defaults, as `--api-versions` does) when given.
     pub fn new(kube_version: Option<KubeVersion>, api_versions: &[String]) -> Capabilities {
-        let mut versions: Vec<String> = DEFAULT_API_VERSIONS
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut versions: Vec<String> =
+            DEFAULT_API_VERSIONS.iter().map(|s| s.to_string()).collect();
         for v in api_versions {
             if !versions.contains(v) {
                 versions.push(v.clone());
@@ -335,9 +333,11 @@ impl Object for Files {
             "AsConfig" => Ok(Value::from(
                 self.entries_yaml(|d| String::from_utf8_lossy(d).into_owned()),
             )),
-            "AsSecrets" => Ok(Value::from(self.entries_yaml(|d| {
-                base64::engine::general_purpose::STANDARD.encode(d)
-            }))),
+            "AsSecrets" => {
+                Ok(Value::from(self.entries_yaml(|d| {
+                    base64::engine::general_purpose::STANDARD.encode(d)
+                })))
+            }
             _ => Err(format!("no method {name}")),
         }
     }
@@ -435,7 +435,7 @@ fn glob_at(p: &[char], n: &[char]) -> bool {
 }
 
 fn strs(v: &[String]) -> Value {
-    Value::list(v.iter().map(|s| Value::str(s)).collect())
+    Value::list(v.iter().map(Value::str).collect())
 }
 
 fn dependency_map(d: &Dependency) -> Value {

@@ -29,7 +29,9 @@ pub enum HelmError {
     #[error(transparent)]
     Values(#[from] ValuesError),
     /// Values violate a chart's `values.schema.json` (Helm's wording).
-    #[error("values don't meet the specifications of the schema(s) in the following chart(s):\n{0}")]
+    #[error(
+        "values don't meet the specifications of the schema(s) in the following chart(s):\n{0}"
+    )]
     Schema(String),
     /// A chart's `values.schema.json` is not a valid schema.
     #[error("{chart}: invalid values.schema.json: {message}")]
@@ -40,7 +42,9 @@ pub enum HelmError {
         message: String,
     },
     /// The chart's `kubeVersion` excludes the target Kubernetes version.
-    #[error("chart requires kubeVersion: {required} which is incompatible with Kubernetes {actual}")]
+    #[error(
+        "chart requires kubeVersion: {required} which is incompatible with Kubernetes {actual}"
+    )]
     KubeVersion {
         /// The chart's constraint.
         required: String,
@@ -203,9 +207,9 @@ pub fn render_on_this_thread(
 ) -> Result<RenderOutput, HelmError> {
     let mut chart = chart.clone();
     let kube_version = match &request.kube_version {
-        Some(v) => Some(
-            KubeVersion::parse(v).ok_or_else(|| HelmError::InvalidKubeVersion(v.clone()))?,
-        ),
+        Some(v) => {
+            Some(KubeVersion::parse(v).ok_or_else(|| HelmError::InvalidKubeVersion(v.clone()))?)
+        }
         None => None,
     };
     let caps = Capabilities::new(kube_version, &request.api_versions);
@@ -403,9 +407,10 @@ fn parsed_set(renderables: &[Renderable], limits: &Limits) -> Result<Arc<ParsedS
 /// parsed set (for `tpl`'s cache) and the cluster (for `lookup`).
 struct RenderState;
 
+type Current = Option<(Arc<ParsedSet>, Option<Arc<dyn Lookup>>)>;
+
 thread_local! {
-    static CURRENT: std::cell::RefCell<Option<(Arc<ParsedSet>, Option<Arc<dyn Lookup>>)>> =
-        const { std::cell::RefCell::new(None) };
+    static CURRENT: std::cell::RefCell<Current> = const { std::cell::RefCell::new(None) };
 }
 
 impl RenderState {
@@ -471,7 +476,10 @@ fn collect<'c>(
         .map(|f| (f.name.clone(), f.data.clone()))
         .collect();
     let mut m = Map::new();
-    m.insert("Chart".into(), chart_value(&chart.metadata, parent.is_none()));
+    m.insert(
+        "Chart".into(),
+        chart_value(&chart.metadata, parent.is_none()),
+    );
     m.insert("Files".into(), Value::object(Files(Arc::new(files))));
     m.insert("Release".into(), g.release.clone());
     m.insert("Capabilities".into(), g.caps.clone());

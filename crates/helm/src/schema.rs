@@ -47,7 +47,9 @@ fn validate_rec(chart: &Chart, values: &Value, report: &mut String) -> Result<()
     }
     for sub in &chart.dependencies {
         let sv = match values {
-            Value::Map(m) => m.get(sub.name()).unwrap_or_else(|| Value::map(Default::default())),
+            Value::Map(m) => m
+                .get(sub.name())
+                .unwrap_or_else(|| Value::map(Default::default())),
             _ => Value::map(Default::default()),
         };
         validate_rec(sub, &sv, report)?;
@@ -211,7 +213,8 @@ impl<'s> Validator<'s> {
         }
         if let Some(n) = num(v) {
             let bound = |k: &str| obj.get(k).and_then(Json::as_f64);
-            let fmt = |f: f64| show(&serde_json::Number::from_f64(f).map_or(Json::Null, Json::Number));
+            let fmt =
+                |f: f64| show(&serde_json::Number::from_f64(f).map_or(Json::Null, Json::Number));
             if let Some(m) = bound("minimum")
                 && n < m
             {
@@ -337,7 +340,13 @@ impl<'s> Validator<'s> {
             if let Some(props) = props {
                 for (k, sch) in props {
                     if let Some(val) = entries.get(k) {
-                        self.check(sch, val, &format!("{loc}/{}", escape_ptr(k)), errs, depth + 1);
+                        self.check(
+                            sch,
+                            val,
+                            &format!("{loc}/{}", escape_ptr(k)),
+                            errs,
+                            depth + 1,
+                        );
                     }
                 }
             }
@@ -347,15 +356,25 @@ impl<'s> Validator<'s> {
                 for (re, sch) in &patterns {
                     if re.is_match(k) {
                         matched = true;
-                        self.check(sch, val, &format!("{loc}/{}", escape_ptr(k)), errs, depth + 1);
+                        self.check(
+                            sch,
+                            val,
+                            &format!("{loc}/{}", escape_ptr(k)),
+                            errs,
+                            depth + 1,
+                        );
                     }
                 }
                 if !matched {
                     match obj.get("additionalProperties") {
                         Some(Json::Bool(false)) => extra.push(format!("'{k}'")),
-                        Some(sch @ Json::Object(_)) => {
-                            self.check(sch, val, &format!("{loc}/{}", escape_ptr(k)), errs, depth + 1)
-                        }
+                        Some(sch @ Json::Object(_)) => self.check(
+                            sch,
+                            val,
+                            &format!("{loc}/{}", escape_ptr(k)),
+                            errs,
+                            depth + 1,
+                        ),
                         _ => {}
                     }
                 }
@@ -378,11 +397,17 @@ impl<'s> Validator<'s> {
             errs.push((loc.to_string(), "anyOf failed".into()));
         }
         if let Some(Json::Array(one)) = obj.get("oneOf") {
-            let n = one.iter().filter(|sch| self.valid(sch, v, depth + 1)).count();
+            let n = one
+                .iter()
+                .filter(|sch| self.valid(sch, v, depth + 1))
+                .count();
             if n == 0 {
                 errs.push((loc.to_string(), "oneOf failed, none matched".into()));
             } else if n > 1 {
-                errs.push((loc.to_string(), "oneOf failed, more than one matched".into()));
+                errs.push((
+                    loc.to_string(),
+                    "oneOf failed, more than one matched".into(),
+                ));
             }
         }
         if let Some(not) = obj.get("not")

@@ -199,6 +199,14 @@ pub struct ClusterServeArgs {
     /// current directory, as trellis-kubeconfig.yaml).
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
+    /// No simulated workloads: Deployments get no Pods and Jobs never run
+    /// (garbage collection and namespace termination still happen).
+    #[arg(long)]
+    pub no_simulate: bool,
+    /// Image pattern whose Pods crash-loop and whose Jobs fail, to show
+    /// Degraded health and failing hooks.
+    #[arg(long, value_name = "GLOB", default_value = "*:fail")]
+    pub fail_image: String,
 }
 
 /// `trellis render`.

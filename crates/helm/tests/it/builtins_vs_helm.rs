@@ -53,7 +53,10 @@ fn fixtures() -> Vec<Fixture> {
             "objects",
             &[
                 ("Chart.yaml", CHART),
-                ("values.yaml", "x: 1\nchild:\n  y: 2\n  enabled: true\nglobal:\n  g: 1\nlist: [a, b]\n"),
+                (
+                    "values.yaml",
+                    "x: 1\nchild:\n  y: 2\n  enabled: true\nglobal:\n  g: 1\nlist: [a, b]\n",
+                ),
                 ("files/a.txt", "hello\nworld\n"),
                 ("files/b.conf", "bin"),
                 ("files/sub/c.json", "{}"),
@@ -62,15 +65,39 @@ fn fixtures() -> Vec<Fixture> {
                     "capstr: {{ .Capabilities | toString }}\nkv: {{ .Capabilities.KubeVersion }} {{ .Capabilities.KubeVersion.Version }} {{ .Capabilities.KubeVersion.Major }} {{ .Capabilities.KubeVersion.Minor }} {{ .Capabilities.KubeVersion.GitVersion }}\nhv: {{ .Capabilities.HelmVersion.Version }}\napiv: {{ .Capabilities.APIVersions }}\nhas: {{ .Capabilities.APIVersions.Has \"apps/v1\" }} {{ .Capabilities.APIVersions.Has \"apps/v1/Deployment\" }} {{ .Capabilities.APIVersions.Has \"x/v9\" }}\nchart: {{ toJson .Chart }}\nchartstr: {{ .Chart }}\nchartyaml: {{ toYaml .Chart | nindent 2 }}\nrelease: {{ toJson .Release }} {{ .Release.Revision | typeOf }}\ntmpl: {{ toJson .Template }}\nfiles: {{ .Files | typeOf }} {{ .Files }}\nconf: {{ .Files.AsConfig | nindent 2 }}\nsec: {{ .Files.AsSecrets | nindent 2 }}\nlines: {{ .Files.Lines \"files/a.txt\" | toJson }} {{ .Files.Lines \"nope\" | toJson }}\nget: {{ .Files.GetBytes \"files/b.conf\" | typeOf }} {{ .Files.Get \"nope\" | quote }} {{ .Files.Get \"files/a.txt\" | quote }}\nglob: {{ range $k, $v := .Files.Glob \"files/**\" }}{{ $k }}={{ $v | toString }} {{ end }}\nglob2: {{ range $k, $v := .Files.Glob \"files/*.{txt,conf}\" }}{{ $k }} {{ end }}\nsubs: {{ keys .Subcharts | sortAlpha }} {{ .Subcharts.child.Values.y }} {{ .Subcharts.child.Chart.Name }}\nlk: {{ lookup \"v1\" \"Secret\" \"ns\" \"n\" | toJson }}\nfy: {{ fromYaml \"a: 1\\nb: [x]\" | toJson }} {{ fromYaml \"- 1\" | toJson }} {{ fromYamlArray \"- 1\\n- a\" | toJson }} {{ fromYamlArray \"a: 1\" | toJson }}\nfj: {{ fromJson \"{\\\"a\\\": [1]}\" | toJson }} {{ fromJson \"[1]\" | toJson }} {{ fromJsonArray \"[1, 2]\" | toJson }} {{ fromJsonArray \"{}\" | toJson }}\nty: {{ toYaml .Values.list }} {{ toYamlPretty (dict \"a\" (list 1 2)) }} {{ mustToYaml .Values.list }}\ntoml: {{ toToml (dict \"a\" 1 \"b\" (dict \"c\" \"d\")) }}\ntpl: {{ tpl \"{{ .Values.x }}-{{ include \\\"lib.name\\\" . }}\" . }} {{ tpl \"\" . }} {{ tpl \"plain\" . }} {{ tpl \"{{ .nothing }}\" dict }}\nreq: {{ required \"no\" .Values.x }}\nmissing: [{{ .Values.nope }}] [{{ .Values.nope.deeper | default \"d\" }}]\n",
                 ),
                 ("templates/NOTES.txt", "notes for {{ .Release.Name }}"),
-                ("templates/_helpers.tpl", "{{ define \"top.shadow\" }}top{{ end }}"),
-                ("templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n  annotations:\n    shadow: {{ include \"top.shadow\" . }}\n    libname: {{ include \"lib.name\" . }}\n"),
-                ("charts/sub/Chart.yaml", "apiVersion: v2\nname: sub\nversion: 0.1.0\n"),
+                (
+                    "templates/_helpers.tpl",
+                    "{{ define \"top.shadow\" }}top{{ end }}",
+                ),
+                (
+                    "templates/cm.yaml",
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n  annotations:\n    shadow: {{ include \"top.shadow\" . }}\n    libname: {{ include \"lib.name\" . }}\n",
+                ),
+                (
+                    "charts/sub/Chart.yaml",
+                    "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+                ),
                 ("charts/sub/values.yaml", "y: 1\nz: 3\n"),
-                ("charts/sub/templates/_helpers.tpl", "{{ define \"top.shadow\" }}sub{{ end }}"),
-                ("charts/sub/templates/NOTES.txt", "sub notes {{ .Values.z }}"),
-                ("charts/sub/templates/sub.txt", "sub: {{ toJson .Values }} {{ .Chart.Name }} {{ .Chart.IsRoot }} {{ .Template.Name }} {{ .Template.BasePath }} {{ include \"top.shadow\" . }} {{ .Files.Get \"values.yaml\" | quote }}\n"),
-                ("charts/lib/Chart.yaml", "apiVersion: v2\nname: lib\nversion: 0.1.0\ntype: library\n"),
-                ("charts/lib/templates/_lib.tpl", "{{ define \"lib.name\" }}lib-{{ .Chart.Name }}{{ end }}"),
+                (
+                    "charts/sub/templates/_helpers.tpl",
+                    "{{ define \"top.shadow\" }}sub{{ end }}",
+                ),
+                (
+                    "charts/sub/templates/NOTES.txt",
+                    "sub notes {{ .Values.z }}",
+                ),
+                (
+                    "charts/sub/templates/sub.txt",
+                    "sub: {{ toJson .Values }} {{ .Chart.Name }} {{ .Chart.IsRoot }} {{ .Template.Name }} {{ .Template.BasePath }} {{ include \"top.shadow\" . }} {{ .Files.Get \"values.yaml\" | quote }}\n",
+                ),
+                (
+                    "charts/lib/Chart.yaml",
+                    "apiVersion: v2\nname: lib\nversion: 0.1.0\ntype: library\n",
+                ),
+                (
+                    "charts/lib/templates/_lib.tpl",
+                    "{{ define \"lib.name\" }}lib-{{ .Chart.Name }}{{ end }}",
+                ),
                 ("charts/lib/templates/ignored.yaml", "kind: Ignored\n"),
             ],
         ),
@@ -93,7 +120,10 @@ fn fixtures() -> Vec<Fixture> {
             "include-error",
             &[
                 ("Chart.yaml", "apiVersion: v2\nname: ie\nversion: 1.0.0\n"),
-                ("templates/_h.tpl", "{{ define \"h\" }}\n{{ index .Values.x 3 }}{{ end }}"),
+                (
+                    "templates/_h.tpl",
+                    "{{ define \"h\" }}\n{{ index .Values.x 3 }}{{ end }}",
+                ),
                 ("templates/a.yaml", "a: {{ include \"h\" . }}\n"),
             ],
         ),
@@ -101,7 +131,10 @@ fn fixtures() -> Vec<Fixture> {
             "required-in-include",
             &[
                 ("Chart.yaml", "apiVersion: v2\nname: ri\nversion: 1.0.0\n"),
-                ("templates/_h.tpl", "{{ define \"h\" }}{{ required \"x is required\" .Values.x }}{{ end }}"),
+                (
+                    "templates/_h.tpl",
+                    "{{ define \"h\" }}{{ required \"x is required\" .Values.x }}{{ end }}",
+                ),
                 ("templates/a.yaml", "\n\na: {{ include \"h\" . }}\n"),
             ],
         ),
@@ -109,7 +142,10 @@ fn fixtures() -> Vec<Fixture> {
             "fail",
             &[
                 ("Chart.yaml", "apiVersion: v2\nname: fl\nversion: 1.0.0\n"),
-                ("templates/a.yaml", "{{- if true }}\n  {{ fail \"boom\" }}\n{{- end }}\n"),
+                (
+                    "templates/a.yaml",
+                    "{{- if true }}\n  {{ fail \"boom\" }}\n{{- end }}\n",
+                ),
             ],
         ),
         fx(
@@ -124,7 +160,10 @@ fn fixtures() -> Vec<Fixture> {
             "notes-error",
             &[
                 ("Chart.yaml", "apiVersion: v2\nname: ne\nversion: 1.0.0\n"),
-                ("templates/NOTES.txt", "{{ required \"notes need x\" .Values.x }}"),
+                (
+                    "templates/NOTES.txt",
+                    "{{ required \"notes need x\" .Values.x }}",
+                ),
                 ("templates/a.yaml", "kind: A\n"),
             ],
         ),
@@ -140,21 +179,28 @@ fn fixtures() -> Vec<Fixture> {
             &[
                 ("Chart.yaml", "apiVersion: v2\nname: sc\nversion: 1.0.0\n"),
                 ("values.yaml", "port: \"80\"\nmode: c\nname: ab\n"),
-                ("values.schema.json", "{\"type\": \"object\", \"required\": [\"image\"], \"properties\": {\"port\": {\"type\": \"integer\"}, \"mode\": {\"enum\": [\"a\", \"b\"]}, \"name\": {\"type\": \"string\", \"minLength\": 3}}}"),
+                (
+                    "values.schema.json",
+                    "{\"type\": \"object\", \"required\": [\"image\"], \"properties\": {\"port\": {\"type\": \"integer\"}, \"mode\": {\"enum\": [\"a\", \"b\"]}, \"name\": {\"type\": \"string\", \"minLength\": 3}}}",
+                ),
                 ("templates/a.yaml", "kind: A\n"),
             ],
         ),
     ];
     let last = v.len();
     v[last - 2].errors = Compare::Prefix(
-        "YAML parse error on ny/templates/a.yaml: error converting YAML to JSON: yaml: line 1: ".len(),
+        "YAML parse error on ny/templates/a.yaml: error converting YAML to JSON: yaml: line 1: "
+            .len(),
     );
     v[last - 1].errors = Compare::SortedLines;
     let mut kv = fx(
         "kube-version",
         &[
             ("Chart.yaml", "apiVersion: v2\nname: kv\nversion: 1.0.0\n"),
-            ("templates/a.yaml", "k: {{ .Capabilities.KubeVersion }} {{ .Capabilities.KubeVersion.Minor }} {{ .Release.IsUpgrade }} {{ .Release.IsInstall }}"),
+            (
+                "templates/a.yaml",
+                "k: {{ .Capabilities.KubeVersion }} {{ .Capabilities.KubeVersion.Minor }} {{ .Release.IsUpgrade }} {{ .Release.IsInstall }}",
+            ),
         ],
     );
     kv.kube_version = Some("1.29.3");
@@ -163,7 +209,10 @@ fn fixtures() -> Vec<Fixture> {
     let mut incompatible = fx(
         "kube-version-constraint",
         &[
-            ("Chart.yaml", "apiVersion: v2\nname: kc\nversion: 1.0.0\nkubeVersion: \">=1.40.0\"\n"),
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: kc\nversion: 1.0.0\nkubeVersion: \">=1.40.0\"\n",
+            ),
             ("templates/a.txt", "x"),
         ],
     );
@@ -225,7 +274,10 @@ fn builtins_and_errors_match_helm() {
                             .find(|(a, b)| a != b)
                             .map(|(a, b)| format!("\n  helm:    {b:?}\n  trellis: {a:?}"))
                             .unwrap_or_default();
-                        failures.push(format!("{}: {name} differs{line}\nHELM:\n{text}\nTRELLIS:\n{got}", f.name));
+                        failures.push(format!(
+                            "{}: {name} differs{line}\nHELM:\n{text}\nTRELLIS:\n{got}",
+                            f.name
+                        ));
                     }
                 }
                 // The harness's release manifest comes from an install,

@@ -84,12 +84,24 @@ fn included_crds_match_helm() {
         if !want.is_empty() {
             with_crds += 1;
             let text = out.template_output();
-            let first = format!("---\n# Source: {}\n{}\n", out.crds[0].0, String::from_utf8_lossy(&out.crds[0].1));
-            assert!(text.starts_with(&first), "{}: CRDs not printed first", case.chart);
+            let first = format!(
+                "---\n# Source: {}\n{}\n",
+                out.crds[0].0,
+                String::from_utf8_lossy(&out.crds[0].1)
+            );
+            assert!(
+                text.starts_with(&first),
+                "{}: CRDs not printed first",
+                case.chart
+            );
             let mut without = req.clone();
             without.include_crds = false;
             let plain = render_chart(&chart, &without).unwrap();
-            assert!(!plain.template_output().contains(&format!("# Source: {}\n", want[0].0)));
+            assert!(
+                !plain
+                    .template_output()
+                    .contains(&format!("# Source: {}\n", want[0].0))
+            );
         }
     }
     fn chart_paths(c: &trellis_helm::Chart, path: String, out: &mut Vec<String>) {

@@ -103,50 +103,78 @@ fn compare_case(
     if helm["ok"] != true {
         let want = helm["error"].as_str().unwrap_or_default();
         if !expect_error {
-            return Err(format!("{label}: Helm failed but the case is not expect-error: {want}"));
+            return Err(format!(
+                "{label}: Helm failed but the case is not expect-error: {want}"
+            ));
         }
         return match ours {
-            Ok(_) => Err(format!("{label}: Trellis rendered, Helm failed with: {want}")),
+            Ok(_) => Err(format!(
+                "{label}: Trellis rendered, Helm failed with: {want}"
+            )),
             Err(e) if e.to_string() == want => Ok(()),
-            Err(e) => Err(format!("{label}: error differs:\n  helm:    {want:?}\n  trellis: {:?}", e.to_string())),
+            Err(e) => Err(format!(
+                "{label}: error differs:\n  helm:    {want:?}\n  trellis: {:?}",
+                e.to_string()
+            )),
         };
     }
     if expect_error {
-        return Err(format!("{label}: flagged expect-error but Helm rendered it"));
+        return Err(format!(
+            "{label}: flagged expect-error but Helm rendered it"
+        ));
     }
     let ours = ours.map_err(|e| format!("{label}: Trellis failed: {e}"))?;
     let theirs = helm_templates(helm);
     let again_t = again.map(helm_templates);
     let mut problems = Vec::new();
-    let names: std::collections::BTreeSet<&String> = theirs.keys().chain(ours.templates.keys()).collect();
+    let names: std::collections::BTreeSet<&String> =
+        theirs.keys().chain(ours.templates.keys()).collect();
     for name in names {
         match (ours.templates.get(name), theirs.get(name)) {
             (Some(o), Some(h)) => {
-                let a = again_t.as_ref().and_then(|a| a.get(name)).map(String::as_str);
+                let a = again_t
+                    .as_ref()
+                    .and_then(|a| a.get(name))
+                    .map(String::as_str);
                 if let Some(p) = compare_text(&format!("{label}: {name}"), o, h, a) {
                     problems.push(p);
                 }
             }
             (o, _) => problems.push(format!(
                 "{label}: template {name} {}",
-                if o.is_some() { "only rendered by Trellis" } else { "not rendered by Trellis" }
+                if o.is_some() {
+                    "only rendered by Trellis"
+                } else {
+                    "not rendered by Trellis"
+                }
             )),
         }
     }
     let manifest = ours.release_manifest();
     let want = helm["manifest"].as_str().unwrap();
     let again_m = again.and_then(|a| a["manifest"].as_str());
-    if let Some(p) = compare_text(&format!("{label}: release manifest"), &manifest, want, again_m) {
+    if let Some(p) = compare_text(
+        &format!("{label}: release manifest"),
+        &manifest,
+        want,
+        again_m,
+    ) {
         problems.push(p);
     }
     let top_notes = format!("{}/templates/NOTES.txt", ours_chart_name(helm, case));
     if let Some(n) = helm["templates"].get(&top_notes).and_then(|n| n.as_str()) {
-        let a = again.and_then(|a| a["templates"].get(&top_notes)).and_then(|n| n.as_str());
+        let a = again
+            .and_then(|a| a["templates"].get(&top_notes))
+            .and_then(|n| n.as_str());
         if let Some(p) = compare_text(&format!("{label}: NOTES.txt"), &ours.notes, n, a) {
             problems.push(p);
         }
     }
-    if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
 }
 
 fn ours_chart_name(helm: &serde_json::Value, case: &Case) -> String {
@@ -198,5 +226,10 @@ fn corpus_renders_byte_identical_to_helm() {
         cases.len(),
         pending.len()
     );
-    assert!(failures.is_empty(), "{} failing:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }

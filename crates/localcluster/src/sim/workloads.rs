@@ -36,6 +36,10 @@ const SERVICE: Agent = Agent {
     product: "kube-controller-manager",
     controller: "service-lb-controller",
 };
+const INGRESS: Agent = Agent {
+    product: "ingress-controller",
+    controller: "ingress-address",
+};
 const VOLUME: Agent = Agent {
     product: "kube-controller-manager",
     controller: "persistentvolume-binder-controller",
@@ -49,6 +53,7 @@ pub(super) fn simulated(k: &Key) -> bool {
             "apps",
             "deployments" | "replicasets" | "statefulsets" | "daemonsets"
         ) | ("batch", "jobs")
+            | ("networking.k8s.io", "ingresses")
             | (
                 "",
                 "pods" | "services" | "persistentvolumeclaims" | "persistentvolumes"
@@ -221,6 +226,7 @@ impl Manager {
             ("batch", "jobs") => self.job(k, obj).await,
             ("", "pods") => self.pod(k, obj).await,
             ("", "services") => self.service(k, obj).await,
+            ("networking.k8s.io", "ingresses") => self.ingress(k, obj).await,
             ("", "persistentvolumeclaims") => self.claim(k, obj).await,
             ("", "persistentvolumes") => self.volume(k, obj).await,
             _ => Ok(()),
@@ -998,6 +1004,21 @@ impl Manager {
         let ip = format!("172.18.255.{}", 1 + self.next_ip % 250);
         let status = json!({"loadBalancer": {"ingress": [{"ip": ip, "ipMode": "VIP"}]}});
         self.write_status(SERVICE, k, &svc, status).await
+    }
+
+    /// An ingress controller publishes an address for every Ingress, as a
+    /// cluster with one installed does, so Ingress health can become Healthy.
+    async fn ingress(&mut self, k: &Key, ing: Value) -> ApiResult<()> {
+        if ing["status"]["loadBalancer"]["ingress"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+        {
+            return Ok(());
+        }
+        self.next_ip += 1;
+        let ip = format!("172.18.255.{}", 1 + self.next_ip % 250);
+        let status = json!({"loadBalancer": {"ingress": [{"ip": ip}]}});
+        self.write_status(INGRESS, k, &ing, status).await
     }
 
     async fn claim(&mut self, k: &Key, pvc: Value) -> ApiResult<()> {

@@ -276,6 +276,16 @@ spec:
   type: LoadBalancer
   selector: {app: db}
   ports: [{port: 80}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web}
+spec:
+  rules:
+  - host: shop.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: lb, port: {number: 80}}}}
 "#,
     );
     assert!(env.apply_file(&f, &[]).status.success());
@@ -306,6 +316,13 @@ spec:
     let ds = env.json(&["get", "daemonset", "agent"]);
     assert_eq!(ds["status"]["numberReady"], 1);
     assert_eq!(ds["status"]["desiredNumberScheduled"], 1);
+    let ingress = eventually(|| {
+        let i = env.json(&["get", "ingress", "web"]);
+        i["status"]["loadBalancer"]["ingress"][0]["ip"]
+            .is_string()
+            .then_some(i)
+    });
+    assert!(ingress["status"]["loadBalancer"]["ingress"][0]["ip"].as_str().unwrap().starts_with("172.18.255."));
     let svc = eventually(|| {
         let s = env.json(&["get", "service", "lb"]);
         s["status"]["loadBalancer"]["ingress"][0]["ip"]

@@ -10,13 +10,15 @@ use crate::cli::{ClusterArgs, ClusterCommand};
 pub fn run(args: &ClusterArgs) -> Result<Outcome> {
     match &args.command {
         ClusterCommand::Serve(serve) => {
-            let options = ServeOptions {
+            let mut options = ServeOptions {
                 data: serve.data.clone(),
                 port: serve.port,
                 bind: serve.bind,
                 kubeconfig_path: serve.kubeconfig.clone(),
+                simulate: !serve.no_simulate,
                 ..ServeOptions::default()
             };
+            options.simulation.fail_image = serve.fail_image.clone();
             serve_blocking(options).context("embedded cluster")?;
             Ok(Outcome::Clean)
         }
