@@ -377,7 +377,7 @@ fn parsed_set(renderables: &[Renderable], limits: &Limits) -> Result<Arc<ParsedS
         ..Options::default()
     });
     for r in renderables {
-        set.parse(&r.name, &r.text)
+        set.parse(&r.name, &String::from_utf8_lossy(r.data))
             .map_err(|e| HelmError::Template {
                 template: r.name.clone(),
                 message: helm_error_text(&r.name, &e),
@@ -442,7 +442,6 @@ struct Globals {
 struct Renderable<'c> {
     name: String,
     data: &'c Arc<[u8]>,
-    text: std::borrow::Cow<'c, str>,
     base_path: String,
     dot: MapRef,
 }
@@ -502,7 +501,6 @@ fn collect<'c>(
         out.push(Renderable {
             name: format!("{full_path}/{}", t.name),
             data: &t.data,
-            text: String::from_utf8_lossy(&t.data),
             base_path: format!("{full_path}/templates"),
             dot: dot.clone(),
         });
@@ -664,4 +662,106 @@ pub(crate) fn register_template_funcs(f: &mut FuncMap) {
     f.add("fail", Sig::fixed(&[Ty::Str]), |a| {
         Err(warn_wrap(a[0].as_str().unwrap_or_default()))
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::{ChartFile, load_files};
+
+    fn chart(templates: &[(&str, &str)]) -> Chart {
+        let mut files = vec![ChartFile {
+            name: "Chart.yaml".into(),
+            data: b"apiVersion: v2\nname: c\nversion: 1.0.0\n".to_vec().into(),
+        }];
+        for (n, t) in templates {
+            files.push(ChartFile {
+                name: format!("templates/{n}"),
+                data: t.as_bytes().to_vec().into(),
+            });
+        }
+        load_files(files, "c").unwrap()
+    }
+
+    struct OneSecret;
+
+    impl Lookup for OneSecret {
+        fn lookup(&self, api: &str, kind: &str, ns: &str, name: &str) -> Result<Value, String> {
+            let mut m = Map::new();
+            m.insert(
+                "found".into(),
+                Value::from(format!("{api}/{kind}/{ns}/{name}")),
+            );
+            Ok(Value::map(m))
+        }
+    }
+
+    #[test]
+    fn lookup_goes_through_the_trait_and_is_empty_offline() {
+        let c = chart(&[(
+            "a.yaml",
+            "k: {{ (lookup \"v1\" \"Secret\" \"ns\" \"s\").found | default \"none\" }}\n",
+        )]);
+        let offline = render_chart(&c, &RenderRequest::default()).unwrap();
+        assert_eq!(offline.templates["c/templates/a.yaml"], "k: none\n");
+        let live = render_chart(
+            &c,
+            &RenderRequest {
+                lookup: Some(Arc::new(OneSecret)),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(live.templates["c/templates/a.yaml"], "k: v1/Secret/ns/s\n");
+    }
+
+    #[test]
+    fn hostile_templates_are_bounded() {
+        let c = chart(&[
+            ("_r.tpl", "{{ define \"r\" }}{{ include \"r\" . }}{{ end }}"),
+            ("a.yaml", "{{ include \"r\" . }}"),
+        ]);
+        let e = render_chart(&c, &RenderRequest::default()).unwrap_err();
+        assert!(e.to_string().contains("exceeded maximum template depth"), "{e}");
+
+        let c = chart(&[("a.yaml", "{{ range 100000000 }}x{{ end }}")]);
+        let req = RenderRequest {
+            limits: Limits {
+                max_steps: 10_000,
+                ..Limits::default()
+            },
+            ..Default::default()
+        };
+        let e = render_chart(&c, &req).unwrap_err();
+        assert!(e.to_string().contains("c/templates/a.yaml"), "{e}");
+
+        let c = chart(&[("a.yaml", "{{ range 100000 }}xxxxxxxxxx{{ end }}")]);
+        let req = RenderRequest {
+            limits: Limits {
+                max_output: 1000,
+                ..Limits::default()
+            },
+            ..Default::default()
+        };
+        let e = render_chart(&c, &req).unwrap_err();
+        assert!(e.to_string().contains("output exceeds maximum size"), "{e}");
+    }
+
+    #[test]
+    fn template_output_orders_manifests_then_hooks() {
+        let c = chart(&[
+            (
+                "hook.yaml",
+                "kind: Job\nmetadata:\n  name: j\n  annotations:\n    helm.sh/hook: pre-install\n",
+            ),
+            ("svc.yaml", "kind: Service\nmetadata:\n  name: s\n"),
+            ("NOTES.txt", "hello {{ .Release.Name }}"),
+        ]);
+        let out = render_chart(&c, &RenderRequest::default()).unwrap();
+        assert_eq!(out.notes, "hello release-name");
+        assert_eq!(
+            out.template_output(),
+            "---\n# Source: c/templates/svc.yaml\nkind: Service\nmetadata:\n  name: s\n---\n# Source: c/templates/hook.yaml\nkind: Job\nmetadata:\n  name: j\n  annotations:\n    helm.sh/hook: pre-install\n"
+        );
+    }
 }

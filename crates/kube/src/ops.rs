@@ -153,9 +153,13 @@ impl Cluster {
         let mut params = PatchParams::apply(&options.field_manager);
         params.force = options.force;
         params.dry_run = options.dry_run;
-        if !options.validate {
-            params = params.validation_ignore();
-        }
+        // As kubectl: unknown or duplicate fields fail the apply unless the
+        // application opts out with `Validate=false`.
+        params = if options.validate {
+            params.validation_strict()
+        } else {
+            params.validation_ignore()
+        };
         let mut body = object.clone();
         if info.namespaced
             && let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut)

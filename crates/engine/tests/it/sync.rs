@@ -485,3 +485,107 @@ async fn create_namespace_and_replace_sync_options() {
         comparison.resources[0].diff
     );
 }
+
+/// Prune honours `PrunePropagationPolicy`: with `orphan`, the pruned
+/// Deployment's ReplicaSet survives (the cluster's garbage collector leaves
+/// it); with the default (foreground), it goes with its owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_uses_the_configured_propagation_policy() {
+    let deployment = |name: &str| {
+        format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}}}\nspec:\n  replicas: 1\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec: {{containers: [{{name: c, image: \"nginx:1\"}}]}}\n"
+        )
+    };
+    let replicasets = |env: &Env, name: &str| {
+        env.kubectl(&[
+            "get",
+            "replicasets",
+            "-l",
+            &format!("app={name}"),
+            "-o",
+            "name",
+        ])
+        .lines()
+        .count()
+    };
+    let prune = SyncRequest {
+        prune: true,
+        ..Default::default()
+    };
+    for (policy, survives) in [("orphan", true), ("foreground", false)] {
+        let env = Env::new().await;
+        let option = format!("PrunePropagationPolicy={policy}");
+        let app = app("", "propagation", "default", &[option.as_str()]);
+        let keep = manifests(&cm("keep", ""));
+        let both = manifests(&format!("{}{}", cm("keep", ""), deployment("web")));
+        let (state, _) = env.sync(&app, &both, SyncRequest::default()).await;
+        assert_eq!(state.phase, OperationPhase::Succeeded, "{}", state.message);
+        assert_eq!(
+            replicasets(&env, "web"),
+            1,
+            "the Deployment got its ReplicaSet"
+        );
+
+        let (state, _) = env.sync(&app, &keep, prune.clone()).await;
+        assert_eq!(
+            state.phase,
+            OperationPhase::Succeeded,
+            "{policy}: {}",
+            state.message
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let gone = env
+                .kubectl(&["get", "deployments", "-o", "name"])
+                .trim()
+                .is_empty();
+            let rs = replicasets(&env, "web");
+            if gone && (survives || rs == 0) {
+                assert_eq!(rs, usize::from(survives), "{policy}");
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{policy}: deployment gone {gone}, {rs} replicasets"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Unknown fields fail an apply, as with kubectl, unless the application
+/// says `Validate=false`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_false_lets_unknown_fields_through() {
+    let env = Env::new().await;
+    let typo = manifests(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: typo}\ndata: {a: b}\ndatta: {c: d}\n",
+    );
+    let strict = app("", "strict", "default", &[]);
+    let (plan, mut state) = env
+        .engine
+        .plan_sync(&strict, Ok(&typo), &SyncRequest::default())
+        .await
+        .unwrap();
+    drop(plan);
+    env.engine.begin(&strict, &state).await.unwrap();
+    let result = env.engine.run(&strict, &mut state, &mut |_| {}).await;
+    let failed = result.is_err() || state.phase != OperationPhase::Succeeded;
+    assert!(
+        failed,
+        "an unknown field must fail a validated apply: {}",
+        state.message
+    );
+    assert!(
+        env.kubectl(&["get", "configmaps", "-o", "name"])
+            .trim()
+            .lines()
+            .all(|l| !l.ends_with("/typo"))
+    );
+
+    let lenient = app("", "lenient", "default", &["Validate=false"]);
+    let (state, _) = env.sync(&lenient, &typo, SyncRequest::default()).await;
+    assert_eq!(state.phase, OperationPhase::Succeeded, "{}", state.message);
+    let cm = env.kubectl(&["get", "configmap", "typo", "-o", "jsonpath={.data.a}"]);
+    assert_eq!(cm.trim(), "b");
+}
