@@ -57,7 +57,8 @@ pub use manifests::{
 };
 pub use objects::{Capabilities, DEFAULT_API_VERSIONS, DEFAULT_KUBE_VERSION, KubeVersion};
 pub use render::{
-    HelmError, Limits, Lookup, RenderOutput, RenderRequest, render_chart, render_on_this_thread,
+    HelmError, Limits, Lookup, RenderOutput, RenderRequest, helm_template, render_chart,
+    render_on_this_thread,
 };
 pub use strvals::{SetError, parse_set, parse_set_file};
 pub use values::{

@@ -212,11 +212,8 @@ impl Capabilities {
     pub fn new(kube_version: Option<KubeVersion>, api_versions: &[String]) -> Capabilities {
         let mut versions: Vec<String> =
             DEFAULT_API_VERSIONS.iter().map(|s| s.to_string()).collect();
-        for v in api_versions {
-            if !versions.contains(v) {
-                versions.push(v.clone());
-            }
-        }
+        // Appended as given, as Helm appends `--api-versions`.
+        versions.extend(api_versions.iter().cloned());
         Capabilities {
             kube_version: kube_version.unwrap_or_else(|| KubeVersion {
                 version: DEFAULT_KUBE_VERSION.into(),
@@ -250,7 +247,15 @@ impl Object for Capabilities {
     }
 }
 
-/// `.Files`: the chart's non-template files.
+/// `.Files`: the chart's non-template files, with Helm's methods `Get`,
+/// `GetBytes`, `Glob`, `Lines`, `AsConfig` and `AsSecrets`.
+///
+/// # Deviation
+/// Helm's `Glob` returns another `.Files` value, which templates can both
+/// `range` over and call `AsConfig`/`AsSecrets` on. Here it returns a map
+/// of path to bytes: `range` works (the common use), but
+/// `(.Files.Glob "x").AsConfig` does not, because the template engine
+/// ranges over maps and lists only.
 #[derive(Clone)]
 pub struct Files(pub Arc<Vec<(String, Arc<[u8]>)>>);
 

@@ -199,6 +199,12 @@ pub fn render_chart(chart: &Chart, request: &RenderRequest) -> Result<RenderOutp
     })
 }
 
+/// Exactly what `helm template` prints on stdout for `chart` and `request`
+/// ([`render_chart`], then [`RenderOutput::template_output`]).
+pub fn helm_template(chart: &Chart, request: &RenderRequest) -> Result<String, HelmError> {
+    render_chart(chart, request).map(|o| o.template_output())
+}
+
 /// [`render_chart`] on the calling thread (which must have enough stack
 /// for [`Limits::max_depth`]).
 pub fn render_on_this_thread(
@@ -722,7 +728,10 @@ mod tests {
             ("a.yaml", "{{ include \"r\" . }}"),
         ]);
         let e = render_chart(&c, &RenderRequest::default()).unwrap_err();
-        assert!(e.to_string().contains("exceeded maximum template depth"), "{e}");
+        assert!(
+            e.to_string().contains("exceeded maximum template depth"),
+            "{e}"
+        );
 
         let c = chart(&[("a.yaml", "{{ range 100000000 }}x{{ end }}")]);
         let req = RenderRequest {
@@ -749,6 +758,8 @@ mod tests {
 
     #[test]
     fn template_output_orders_manifests_then_hooks() {
+        // A template's last document keeps its final line break, and each
+        // document is printed followed by one (as in the corpus manifests).
         let c = chart(&[
             (
                 "hook.yaml",
@@ -761,7 +772,7 @@ mod tests {
         assert_eq!(out.notes, "hello release-name");
         assert_eq!(
             out.template_output(),
-            "---\n# Source: c/templates/svc.yaml\nkind: Service\nmetadata:\n  name: s\n---\n# Source: c/templates/hook.yaml\nkind: Job\nmetadata:\n  name: j\n  annotations:\n    helm.sh/hook: pre-install\n"
+            "---\n# Source: c/templates/svc.yaml\nkind: Service\nmetadata:\n  name: s\n---\n# Source: c/templates/hook.yaml\nkind: Job\nmetadata:\n  name: j\n  annotations:\n    helm.sh/hook: pre-install\n\n"
         );
     }
 }

@@ -73,11 +73,12 @@ pub struct AppRenderer {
 }
 
 impl AppRenderer {
-    /// A renderer over the given repository cache, with the directory renderer
-    /// registered. Other kinds are registered with [`AppRenderer::with_renderer`].
+    /// A renderer over the given repository cache, with the directory and
+    /// Helm renderers registered. Other kinds are registered with [`AppRenderer::with_renderer`].
     pub fn new(sources: Sources) -> Self {
         let mut renderers: HashMap<SourceKind, Arc<dyn Renderer>> = HashMap::new();
         renderers.insert(SourceKind::Directory, Arc::new(DirectoryRenderer));
+        renderers.insert(SourceKind::Helm, Arc::new(crate::helm::HelmRenderer));
         Self {
             sources,
             renderers,

@@ -21,8 +21,12 @@ pub struct Case {
     pub is_upgrade: bool,
 }
 
-/// The corpus root.
+/// The corpus root: ../shared/corpus/helm, or `$TRELLIS_HELM_CORPUS` (a
+/// directory of the same layout, for trying changed charts).
 pub fn root() -> PathBuf {
+    if let Some(p) = std::env::var_os("TRELLIS_HELM_CORPUS") {
+        return PathBuf::from(p);
+    }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/helm")
 }
 

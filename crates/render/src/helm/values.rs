@@ -36,7 +36,17 @@ pub fn user_values(
     };
     let mut user = UserValues::default();
     for file in &helm.value_files {
-        let file = envsubst(file, ctx.env);
+        // `$name/...` names a ref source (resolved before any substitution,
+        // as Argo CD does); other paths get the build environment.
+        let is_ref = file
+            .strip_prefix('$')
+            .and_then(|rest| rest.split('/').next())
+            .is_some_and(|name| ctx.refs.contains_key(name));
+        let file = if is_ref {
+            file.clone()
+        } else {
+            envsubst(file, ctx.env)
+        };
         match read_value_file(&file, ctx) {
             Ok(text) => user.files.push(parse_values(&text, &file)?),
             Err(SourceError::NotFound { .. }) if helm.ignore_missing_value_files => {}

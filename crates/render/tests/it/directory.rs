@@ -203,7 +203,7 @@ fn symlinks_inside_are_followed_and_outside_rejected() {
 }
 
 #[test]
-fn kinds_other_than_directory_are_reported_unsupported_for_now() {
+fn kustomize_is_reported_unsupported_for_now() {
     let repo = GitRepo::new();
     repo.write(
         "chart/Chart.yaml",
@@ -212,7 +212,7 @@ fn kinds_other_than_directory_are_reported_unsupported_for_now() {
     repo.write("kust/kustomization.yaml", "resources: []\n");
     repo.commit_all("kinds");
     let (renderer, _cache) = renderer();
-    for (path, kind) in [("chart", "Helm"), ("kust", "Kustomize")] {
+    for (path, kind) in [("kust", "Kustomize")] {
         let err = renderer
             .render(&app("x", &repo.url(), path, ""))
             .unwrap_err();

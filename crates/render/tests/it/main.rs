@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod directory;
+mod helm;
 mod tree;
 
 use trellis_model::{Application, parse_yaml_stream};
