@@ -5,6 +5,7 @@
 mod builtins_vs_helm;
 mod corpus;
 mod crds_vs_helm;
+mod examples_vs_helm;
 mod fixtures;
 mod loading_vs_helm;
 mod manifests_vs_helm;

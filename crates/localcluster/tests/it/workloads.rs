@@ -322,7 +322,12 @@ spec:
             .is_string()
             .then_some(i)
     });
-    assert!(ingress["status"]["loadBalancer"]["ingress"][0]["ip"].as_str().unwrap().starts_with("172.18.255."));
+    assert!(
+        ingress["status"]["loadBalancer"]["ingress"][0]["ip"]
+            .as_str()
+            .unwrap()
+            .starts_with("172.18.255.")
+    );
     let svc = eventually(|| {
         let s = env.json(&["get", "service", "lb"]);
         s["status"]["loadBalancer"]["ingress"][0]["ip"]

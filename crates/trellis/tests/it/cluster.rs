@@ -118,6 +118,8 @@ fn crds_install_and_example_applications_are_stored() {
         [
             "application.argoproj.io/billing-production",
             "application.argoproj.io/billing-staging",
+            "application.argoproj.io/fleet-production",
+            "application.argoproj.io/fleet-staging",
             "application.argoproj.io/platform",
             "application.argoproj.io/web-production",
             "application.argoproj.io/web-staging",

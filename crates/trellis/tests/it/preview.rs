@@ -28,7 +28,7 @@ fn repo_with_change() -> (trellis_testkit::GitRepo, String, String) {
 #[test]
 fn preview_reports_added_and_changed_applications_with_diffs() {
     let (repo, _, _) = repo_with_change();
-    let run = Env::new().run(&[
+    let run = Env::new().run_examples(&[
         "preview",
         &root_app(&repo),
         "--base",
@@ -41,7 +41,7 @@ fn preview_reports_added_and_changed_applications_with_diffs() {
     assert_eq!(run.code, 1, "{run:?}");
     let out = &run.stdout;
     assert!(
-        out.starts_with("1 added, 0 removed, 3 changed, 5 unchanged applications\n"),
+        out.starts_with("1 added, 0 removed, 3 changed, 11 unchanged applications\n"),
         "{out}"
     );
     assert!(
@@ -80,7 +80,7 @@ fn preview_as_markdown_and_json() {
         ]
     };
     let md_args = args("markdown");
-    let md = env.run(&md_args.iter().map(String::as_str).collect::<Vec<_>>());
+    let md = env.run_examples(&md_args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(md.code, 1, "{md:?}");
     assert!(
         md.stdout
@@ -96,10 +96,10 @@ fn preview_as_markdown_and_json() {
     );
     assert!(md.stdout.contains("```diff\n"), "{}", md.stdout);
     let json_args = args("json");
-    let json = env.run(&json_args.iter().map(String::as_str).collect::<Vec<_>>());
+    let json = env.run_examples(&json_args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(json.code, 1, "{json:?}");
     let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
-    assert_eq!(report["unchanged"], 5);
+    assert_eq!(report["unchanged"], 11);
     let apps: Vec<&str> = report["applications"]
         .as_array()
         .unwrap()
@@ -120,7 +120,7 @@ fn preview_as_markdown_and_json() {
 #[test]
 fn preview_of_identical_revisions_is_clean() {
     let (repo, base, _) = repo_with_change();
-    let run = Env::new().run(&[
+    let run = Env::new().run_examples(&[
         "preview",
         &root_app(&repo),
         "--base",
@@ -133,7 +133,7 @@ fn preview_of_identical_revisions_is_clean() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stdout
-            .starts_with("0 added, 0 removed, 0 changed, 8 unchanged applications"),
+            .starts_with("0 added, 0 removed, 0 changed, 14 unchanged applications"),
         "{run:?}"
     );
 }
@@ -145,7 +145,7 @@ fn preview_fails_when_the_head_breaks_a_render() {
     repo.write("services/billing/staging/deployment.yaml", "kind: [\n");
     repo.commit_all("oops");
     repo.git(&["checkout", "-q", "main"]);
-    let run = Env::new().run(&[
+    let run = Env::new().run_examples(&[
         "preview",
         &root_app(&repo),
         "--base",
@@ -165,7 +165,7 @@ fn preview_fails_when_the_head_breaks_a_render() {
 fn preview_refuses_a_repository_mapped_to_a_plain_directory() {
     let location = crate::support::examples_dir();
     let root = location.join("bootstrap/root.yaml");
-    let run = Env::new().run(&[
+    let run = Env::new().run_examples(&[
         "preview",
         root.to_str().unwrap(),
         "--base",

@@ -50,7 +50,7 @@ fn renders_an_application_from_a_git_repository() {
 fn json_output_is_a_list() {
     let repo = infra_repo();
     let app = repo.path().join("apps/staging/billing.yaml");
-    let run = Env::new().run(&[
+    let run = Env::new().run_examples(&[
         "render",
         app.to_str().unwrap(),
         "-o",
@@ -114,7 +114,7 @@ fn renders_ad_hoc_repo_path_and_revision() {
 #[test]
 fn recursive_render_marks_each_manifest_with_its_application() {
     let repo = infra_repo();
-    let run = Env::new().run(&[
+    let run = Env::new().run_examples(&[
         "render",
         "--recursive",
         &root_app(&repo),

@@ -74,6 +74,14 @@ impl Env {
     pub fn run(&self, args: &[&str]) -> Run {
         self.run_in(&workspace_root(), args)
     }
+
+    /// Runs `trellis` with the example's service repositories mapped too.
+    pub fn run_examples(&self, args: &[&str]) -> Run {
+        let maps = service_maps();
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(maps.iter().map(String::as_str));
+        self.run(&all)
+    }
 }
 
 /// The examples' infrastructure folder.
@@ -89,6 +97,24 @@ pub fn infra_repo() -> GitRepo {
 /// `--repo-map` mapping the example URL to a location.
 pub fn map_to(location: &str) -> String {
     format!("{INFRA_URL}={location}")
+}
+
+/// `--repo-map` arguments for the example's service repositories (their
+/// charts, rendered from the examples folder).
+pub fn service_maps() -> Vec<String> {
+    let services = workspace_root().join("examples/services");
+    let mut args = Vec::new();
+    for (url, dir) in [
+        (
+            "https://git.example.com/storefront/storefront.git",
+            "storefront",
+        ),
+        ("https://git.example.com/payments/checkout.git", "checkout"),
+    ] {
+        args.push("--repo-map".to_string());
+        args.push(format!("{url}={}", services.join(dir).display()));
+    }
+    args
 }
 
 /// The root application file inside a repository's work tree.

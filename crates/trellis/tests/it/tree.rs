@@ -6,11 +6,12 @@ use crate::support::{Env, INFRA_URL, app_yaml, examples_dir, infra_repo, map_to,
 fn tree_of_the_example_repository() {
     let repo = infra_repo();
     let commit = repo.head();
-    let run = Env::new().run(&["tree", &root_app(&repo), "--repo-map", &map_to(&repo.url())]);
+    let run =
+        Env::new().run_examples(&["tree", &root_app(&repo), "--repo-map", &map_to(&repo.url())]);
     assert_eq!(run.code, 0, "{run:?}");
     let short = &commit[..7];
     let expected_lines = [
-        format!("trellis/root  {INFRA_URL} apps @ {short}  3 Application"),
+        format!("trellis/root  {INFRA_URL} apps @ {short}  5 Application"),
         format!(
             "├── trellis/platform  platform @ {short}  1 ClusterRole, 1 ClusterRoleBinding, 4 Namespace, 1 ServiceAccount"
         ),
@@ -29,7 +30,7 @@ fn tree_of_the_example_repository() {
         );
     }
     assert!(
-        run.stdout.ends_with("\n8 applications, 32 resources\n"),
+        run.stdout.ends_with("\n14 applications, 50 resources\n"),
         "{}",
         run.stdout
     );
@@ -42,17 +43,18 @@ fn tree_over_a_plain_directory_as_the_readme_runs_it() {
     let root = location.join("bootstrap/root.yaml");
     let run = Env::new().run(&[
         "tree",
-        root.to_str().unwrap(),
-        "--repo-map",
-        &map_to(location.to_str().unwrap()),
+        "examples/infrastructure/bootstrap/root.yaml",
+        "--config",
+        "examples/trellis.yaml",
     ]);
+    assert!(root.is_file());
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
-        run.stdout.contains("apps @ local  3 Application"),
+        run.stdout.contains("apps @ local  5 Application"),
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("8 applications"), "{}", run.stdout);
+    assert!(run.stdout.contains("14 applications"), "{}", run.stdout);
 }
 
 #[test]
@@ -63,7 +65,8 @@ fn a_failing_application_is_shown_and_the_others_still_render() {
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: {a: b\n",
     );
     repo.commit_all("break web-staging");
-    let run = Env::new().run(&["tree", &root_app(&repo), "--repo-map", &map_to(&repo.url())]);
+    let run =
+        Env::new().run_examples(&["tree", &root_app(&repo), "--repo-map", &map_to(&repo.url())]);
     assert_eq!(run.code, 3, "{run:?}");
     assert!(run.stdout.contains("trellis/web-staging"), "{}", run.stdout);
     assert!(
@@ -79,7 +82,7 @@ fn a_failing_application_is_shown_and_the_others_still_render() {
     );
     assert!(
         run.stdout
-            .contains("8 applications, 28 resources, 1 failed"),
+            .contains("14 applications, 46 resources, 1 failed"),
         "{}",
         run.stdout
     );
@@ -154,7 +157,7 @@ fn depth_limit_stops_runaway_trees() {
 #[test]
 fn tree_json_carries_sources_and_children() {
     let repo = infra_repo();
-    let run = Env::new().run(&[
+    let run = Env::new().run_examples(&[
         "tree",
         &root_app(&repo),
         "-o",
@@ -166,16 +169,16 @@ fn tree_json_carries_sources_and_children() {
     let tree: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(tree[0]["name"], "root");
     assert_eq!(tree[0]["sources"][0]["commit"], repo.head());
-    assert_eq!(tree[0]["children"].as_array().unwrap().len(), 3);
+    assert_eq!(tree[0]["children"].as_array().unwrap().len(), 5);
 }
 
 #[test]
 fn a_fetch_happens_once_per_repository_not_per_application() {
-    // Eight applications name one repository: one clone into the cache, and a
+    // Ten applications name one git repository: one clone into the cache, and a
     // second run over the warm cache needs no fetch at all.
     let repo = infra_repo();
     let env = Env::new();
-    let first = env.run(&[
+    let first = env.run_examples(&[
         "tree",
         &root_app(&repo),
         "--repo-map",
@@ -184,7 +187,7 @@ fn a_fetch_happens_once_per_repository_not_per_application() {
     ]);
     assert_eq!(first.code, 0, "{first:?}");
     assert!(first.stderr.contains("fetches=1 "), "{first:?}");
-    let second = env.run(&[
+    let second = env.run_examples(&[
         "tree",
         &root_app(&repo),
         "--repo-map",
@@ -209,7 +212,7 @@ fn repository_map_from_a_config_file_with_paths_relative_to_it() {
     )
     .unwrap();
     let config = config_dir.join("trellis.yaml");
-    let run = env.run(&[
+    let run = env.run_examples(&[
         "tree",
         &root_app(&repo),
         "--config",
