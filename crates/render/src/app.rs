@@ -50,6 +50,9 @@ pub struct ResolvedSource {
     pub commit: Option<String>,
     /// How the source was rendered; `None` for a values-only (`ref`) source.
     pub kind: Option<SourceKind>,
+    /// The source's `ref` name, by which other sources read its files.
+    #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+    pub ref_name: Option<String>,
 }
 
 /// An application's rendered manifests and the sources they came from.
@@ -147,6 +150,7 @@ impl AppRenderer {
                 target_revision: revision,
                 commit: snapshot.commit().map(str::to_string),
                 kind: None,
+                ref_name: source.r#ref.clone().filter(|r| !r.is_empty()),
             };
             if values_only {
                 rendered.sources.push(resolved);

@@ -107,10 +107,14 @@ fn write_node(
                 None => "local".to_string(),
             };
             let path = if s.path.is_empty() { "." } else { &s.path };
-            if parent_repo == Some(s.repo_url.as_str()) {
+            let place = if parent_repo == Some(s.repo_url.as_str()) {
                 format!("{path} @ {at}")
             } else {
                 format!("{} {path} @ {at}", s.repo_url)
+            };
+            match (&s.kind, &s.ref_name) {
+                (None, Some(name)) => format!("${name}={place}"),
+                _ => place,
             }
         })
         .collect();
