@@ -287,7 +287,7 @@ impl Engine {
 
     /// The application's tracked live objects of every desired or
     /// inventoried kind, from the live-state cache.
-    async fn live_objects(
+    pub(crate) async fn live_objects(
         &self,
         id: &AppId,
         prepared: &Prepared,

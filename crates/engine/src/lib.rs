@@ -9,6 +9,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod compare;
+mod delete;
 pub mod diff;
 mod engine;
 mod error;
@@ -18,5 +19,6 @@ pub mod plan;
 pub mod sync;
 pub mod tracking;
 
+pub use delete::AppDeletion;
 pub use engine::{Engine, EngineOptions, Prepared, app_id};
 pub use error::EngineError;

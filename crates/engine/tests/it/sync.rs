@@ -589,3 +589,51 @@ async fn validate_false_lets_unknown_fields_through() {
     let cm = env.kubectl(&["get", "configmap", "typo", "-o", "jsonpath={.data.a}"]);
     assert_eq!(cm.trim(), "b");
 }
+
+/// Deleting an application with cascade removes its resources, keeps the
+/// ones marked `Delete=false`, and never touches another application's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_an_application_keeps_delete_false_resources() {
+    let env = Env::new().await;
+    let mine = app("", "mine", "default", &[]);
+    let other = app("", "other", "default", &[]);
+    let keep = "argocd.argoproj.io/sync-options: Delete=false";
+    env.sync(
+        &mine,
+        &manifests(&format!("{}{}", cm("a", ""), cm("precious", keep))),
+        SyncRequest::default(),
+    )
+    .await;
+    env.sync(&other, &manifests(&cm("b", "")), SyncRequest::default())
+        .await;
+
+    let seq = env.audit().last_seq();
+    let report = env
+        .engine
+        .delete_app(&mine, trellis_kube::Propagation::Foreground)
+        .await
+        .unwrap();
+    let names = |keys: &[trellis_model::ResourceKey]| {
+        keys.iter().map(|k| k.name.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(names(&report.deleted), ["a"]);
+    assert_eq!(names(&report.kept), ["precious"]);
+    let deleted: Vec<_> = env
+        .audit()
+        .since(seq)
+        .into_iter()
+        .filter(|e| e.verb == "delete" && !e.internal())
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(deleted, ["a"]);
+    let left = env.kubectl(&[
+        "get",
+        "configmaps",
+        "-o",
+        "jsonpath={.items[*].metadata.name}",
+    ]);
+    assert!(
+        left.contains("precious") && left.contains('b') && !left.split(' ').any(|n| n == "a"),
+        "{left}"
+    );
+}
