@@ -76,6 +76,9 @@ spec:
         {{ $k }}: {{ $v }}
         {{- end }}
           {{- end }}
+      {{- if regexMatch "^[\\w-\\.]+$" .Release.Name }}
+      hostname: {{ regexReplaceAll "[^a-z0-9-]+" (printf "%s.%s" .Release.Name .Chart.Name) "-" }}
+      {{- end }}
       {{- if semverCompare ">=1.19-0" .Capabilities.KubeVersion.GitVersion }}
       enableServiceLinks: false
       {{- end }}

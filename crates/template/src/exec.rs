@@ -700,15 +700,7 @@ impl<'a> State<'a, '_> {
     }
 
     fn ideal_constant(&self, n: &parse::Number) -> R<Value> {
-        let hex = n
-            .text
-            .trim_start_matches(['+', '-'])
-            .to_ascii_lowercase()
-            .starts_with("0x");
-        let is_char = n.text.starts_with('\'');
         if n.float_syntax
-            && !hex
-            && !is_char
             && let Some(f) = n.float
         {
             return Ok(Value::Float(f));

@@ -866,33 +866,22 @@ impl Parser<'_> {
     }
 }
 
-/// Interprets number text the way Go's parser does.
+/// Interprets number text the way Go's parser does: as an integer when the
+/// text is one (any base prefix, `_` between digits), otherwise as a float
+/// (decimal or hexadecimal with a `p` exponent), which also counts as an
+/// integer when its value is integral.
 pub(crate) fn parse_number(text: &str) -> Option<Number> {
-    let clean: String = text.chars().filter(|c| *c != '_').collect();
-    let (neg, body) = match clean.as_bytes().first() {
-        Some(b'-') => (true, &clean[1..]),
-        Some(b'+') => (false, &clean[1..]),
-        _ => (false, clean.as_str()),
+    let (neg, body) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
     };
-    let lower = body.to_ascii_lowercase();
-    let radix_int = if let Some(h) = lower.strip_prefix("0x") {
-        if h.contains('p') {
-            None
-        } else {
-            u64::from_str_radix(h, 16).ok()
-        }
-    } else if let Some(o) = lower.strip_prefix("0o") {
-        u64::from_str_radix(o, 8).ok()
-    } else if let Some(b) = lower.strip_prefix("0b") {
-        u64::from_str_radix(b, 2).ok()
-    } else if lower.len() > 1 && lower.starts_with('0') && lower.bytes().all(|c| c.is_ascii_digit())
-    {
-        u64::from_str_radix(&lower[1..], 8).ok()
-    } else if lower.bytes().all(|c| c.is_ascii_digit()) && !lower.is_empty() {
-        lower.parse::<u64>().ok()
-    } else {
-        None
-    };
+    // Go's float parser also knows `inf` and `nan`; its lexer never hands
+    // them over as numbers.
+    if !body.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+        return None;
+    }
+    let radix_int = parse_uint(body);
     let int = radix_int.and_then(|u| {
         if neg {
             if u <= i64::MAX as u64 + 1 {
@@ -904,19 +893,24 @@ pub(crate) fn parse_number(text: &str) -> Option<Number> {
             i64::try_from(u).ok()
         }
     });
-    let float_syntax = !lower.starts_with("0x") && lower.contains(['.', 'e']);
-    let float = if let Some(i) = int {
-        Some(i as f64)
-    } else if float_syntax {
-        let f: f64 = body.parse().ok()?;
-        Some(if neg { -f } else { f })
-    } else {
-        // Too large for int64 but a valid unsigned integer.
-        radix_int.map(|u| if neg { -(u as f64) } else { u as f64 })
+    let float = match radix_int {
+        Some(u) => Some(if neg { -(u as f64) } else { u as f64 }),
+        None => {
+            // A valid float without a fraction or exponent is an integer too
+            // large for 64 bits, which Go rejects.
+            if !body.contains(['.', 'e', 'E', 'p', 'P']) {
+                return None;
+            }
+            let f = parse_float(body)?;
+            Some(if neg { -f } else { f })
+        }
     };
-    if int.is_none() && float.is_none() {
-        return None;
-    }
+    let hex_int = text.len() > 2
+        && text.starts_with('0')
+        && matches!(text.as_bytes()[1], b'x' | b'X')
+        && !text.contains(['p', 'P']);
+    let float_syntax =
+        radix_int.is_none() || (!hex_int && text.contains(['.', 'e', 'E', 'p', 'P']));
     // A float literal whose value is integral is also usable as an int.
     let int = int.or_else(|| {
         float
@@ -929,6 +923,139 @@ pub(crate) fn parse_number(text: &str) -> Option<Number> {
         float,
         float_syntax,
     })
+}
+
+/// Whether the `_` in unsigned number text `s` each sit between digits (a
+/// base prefix counting as a digit), as Go requires.
+fn underscores_ok(s: &str) -> bool {
+    let b = s.as_bytes();
+    let (start, hex) = match b {
+        [b'0', p, ..] if matches!(p.to_ascii_lowercase(), b'b' | b'o' | b'x') => {
+            (2, p.eq_ignore_ascii_case(&b'x'))
+        }
+        _ => (0, false),
+    };
+    let is_digit = |c: u8| c.is_ascii_digit() || (hex && c.is_ascii_hexdigit());
+    // The class of the previous byte: digit (or prefix), underscore, other.
+    let mut prev_digit = start > 0;
+    let mut prev_underscore = false;
+    for &c in &b[start..] {
+        if is_digit(c) {
+            prev_digit = true;
+            prev_underscore = false;
+        } else if c == b'_' {
+            if !prev_digit {
+                return false;
+            }
+            prev_digit = false;
+            prev_underscore = true;
+        } else {
+            if prev_underscore {
+                return false;
+            }
+            prev_digit = false;
+        }
+    }
+    !prev_underscore
+}
+
+/// Unsigned integer text with Go's base prefixes (`0x`, `0o`, `0b`, and a
+/// bare leading `0` for octal).
+fn parse_uint(s: &str) -> Option<u64> {
+    if s.contains('_') && !underscores_ok(s) {
+        return None;
+    }
+    let clean = s.replace('_', "");
+    let lower = clean.to_ascii_lowercase();
+    let (radix, digits) = if let Some(d) = lower.strip_prefix("0x") {
+        (16, d)
+    } else if let Some(d) = lower.strip_prefix("0o") {
+        (8, d)
+    } else if let Some(d) = lower.strip_prefix("0b") {
+        (2, d)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (8, &lower[1..])
+    } else {
+        (10, lower.as_str())
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    u64::from_str_radix(digits, radix).ok()
+}
+
+/// Unsigned float text: decimal (`1.5`, `2e3`, `.5`) or hexadecimal with a
+/// mandatory binary exponent (`0x1p60`, `0x1.8p-3`). Out-of-range values are
+/// rejected, as Go's `strconv.ParseFloat` does.
+fn parse_float(s: &str) -> Option<f64> {
+    if s.contains('_') && !underscores_ok(s) {
+        return None;
+    }
+    let clean = s.replace('_', "");
+    let f = match clean
+        .strip_prefix("0x")
+        .or_else(|| clean.strip_prefix("0X"))
+    {
+        Some(hex) => parse_hex_float(hex)?,
+        None => {
+            if !clean
+                .bytes()
+                .all(|c| c.is_ascii_digit() || b".eE+-".contains(&c))
+            {
+                return None;
+            }
+            clean.parse::<f64>().ok()?
+        }
+    };
+    f.is_finite().then_some(f)
+}
+
+/// The part of a hexadecimal float after `0x`: hex digits with at most one
+/// `.`, at least one digit, then `p` and a decimal exponent.
+fn parse_hex_float(s: &str) -> Option<f64> {
+    let (mantissa, exp) = s.split_once(['p', 'P'])?;
+    let exp: i64 = match exp.strip_prefix('+') {
+        Some(e) if !e.starts_with(['+', '-']) => e.parse().ok()?,
+        Some(_) => return None,
+        None => exp.parse().ok()?,
+    };
+    let (whole, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if whole.is_empty() && frac.is_empty() {
+        return None;
+    }
+    // Digits accumulate while they fit with room to spare; later ones only
+    // shift the exponent, and a non-zero one among them sets the lowest bit
+    // so that the final rounding still sees that the value is above a tie.
+    let mut m: u64 = 0;
+    let mut exp2 = exp;
+    let mut sticky = false;
+    for (i, c) in whole.chars().chain(frac.chars()).enumerate() {
+        let d = u64::from(c.to_digit(16)?);
+        let in_frac = i >= whole.len();
+        if m >> 58 == 0 {
+            m = m << 4 | d;
+            if in_frac {
+                exp2 -= 4;
+            }
+        } else {
+            sticky |= d != 0;
+            if !in_frac {
+                exp2 += 4;
+            }
+        }
+    }
+    if sticky {
+        m |= 1;
+    }
+    let mut f = m as f64;
+    // Scale by 2^exp2 in steps that stay exact within f64's exponent range.
+    let mut e = exp2.clamp(-2200, 2200);
+    while e != 0 {
+        let step = e.clamp(-1000, 1000);
+        f *= 2f64.powi(step as i32);
+        e -= step;
+    }
+    Some(f)
 }
 
 fn describe_tok(t: &Tok) -> String {
@@ -1038,5 +1165,45 @@ mod tests {
         assert!(n.float_syntax);
         assert_eq!(n.int, Some(1000));
         assert_eq!(parse_number("1_000").unwrap().int, Some(1000));
+    }
+
+    #[test]
+    fn go_number_syntax() {
+        let n = parse_number("0x1p60").unwrap();
+        assert_eq!(n.float, Some(2f64.powi(60)));
+        assert_eq!(n.int, Some(1 << 60));
+        assert!(n.float_syntax);
+        let f = |t: &str| parse_number(t).and_then(|n| n.float);
+        assert_eq!(f("0x1p-2"), Some(0.25));
+        assert_eq!(f("0x1.8p3"), Some(12.0));
+        assert_eq!(f("0X.8P+1"), Some(1.0));
+        assert_eq!(f("-0x1_0p0"), Some(-16.0));
+        assert_eq!(f("0x1.fffffffffffff8p0"), Some(2.0));
+        assert_eq!(f("1_000.5"), Some(1000.5));
+        let i = |t: &str| parse_number(t).and_then(|n| n.int);
+        assert_eq!(i("0b1010"), Some(10));
+        assert_eq!(i("0o17"), Some(15));
+        assert_eq!(i("017"), Some(15));
+        assert_eq!(i("0x_FF"), Some(255));
+        assert_eq!(i("-9223372036854775808"), Some(i64::MIN));
+        assert!(!parse_number("0x1E").unwrap().float_syntax);
+        assert!(parse_number("-0x1E").unwrap().float_syntax);
+        for bad in [
+            "0x1.8",
+            "0x",
+            "1__0",
+            "_1",
+            "1_",
+            "0x1p",
+            "08",
+            "1e400",
+            "+inf",
+            "0b12",
+            "1p3",
+            "18446744073709551616",
+        ] {
+            assert!(parse_number(bad).is_none(), "{bad}");
+        }
+        assert_eq!(parse_number("18446744073709551615").unwrap().int, None);
     }
 }

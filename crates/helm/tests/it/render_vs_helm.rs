@@ -12,24 +12,7 @@ use crate::reference::helm_render;
 /// Cases that cannot pass until the template engine (trellis-template)
 /// has what is named; each is reported as pending, and any other failure
 /// fails the test.
-const PENDING: &[(&str, &str)] = &[
-    (
-        "argo-cd/values-ha-redis.yaml",
-        r"regexMatch with Go's class syntax `[\w-\.]`",
-    ),
-    (
-        "opentelemetry-collector/default",
-        "hexadecimal float literals (`0x1p60`)",
-    ),
-    (
-        "opentelemetry-collector/values-daemonset-presets.yaml",
-        "hexadecimal float literals (`0x1p60`)",
-    ),
-    (
-        "opentelemetry-collector/values-deployment-hpa-ingress.yaml",
-        "hexadecimal float literals (`0x1p60`)",
-    ),
-];
+const PENDING: &[(&str, &str)] = &[];
 
 fn helm_batch(jobs: &[serde_json::Value]) -> Vec<serde_json::Value> {
     let tmp = tempfile::tempdir().unwrap();

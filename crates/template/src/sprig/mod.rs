@@ -22,6 +22,7 @@ mod encoding;
 mod lists;
 mod numbers;
 mod random;
+mod re2;
 mod regexes;
 mod semver;
 mod strings;
