@@ -53,4 +53,4 @@ pub use error::{BoxError, Result, SourceError};
 pub use repo_map::RepoMap;
 pub use snapshot::{DirEntry, EntryKind, Snapshot};
 pub use sources::Sources;
-pub use url::{normalize_url, redact};
+pub use url::{is_remote_url, normalize_url, redact};

@@ -66,6 +66,12 @@ fn lowercase_scheme_and_host(url: &str) -> String {
     url.to_string()
 }
 
+/// Whether `location` is a URL git fetches from (`scheme://...` or an scp-like
+/// `[user@]host:path`) rather than a local path, by its form alone.
+pub fn is_remote_url(location: &str) -> bool {
+    location.contains("://") || scp_parts(location).is_some()
+}
+
 /// Splits an scp-like ssh address `[user@]host:path` into (`[user@]host`, `path`).
 fn scp_parts(s: &str) -> Option<(&str, &str)> {
     if s.contains("://") {

@@ -137,3 +137,40 @@ pub fn workspace_root() -> PathBuf {
         .expect("workspace root")
         .to_path_buf()
 }
+
+/// What one kubectl run printed.
+pub struct Kubectl {
+    /// Whether kubectl exited 0.
+    pub ok: bool,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// Runs the real kubectl against the cluster of `kubeconfig`, with its
+/// discovery cache beside the kubeconfig (never the user's) and a 2 s request
+/// timeout.
+pub fn kubectl(kubeconfig: &Path, args: &[&str]) -> Kubectl {
+    let cache = kubeconfig.with_file_name("kubectl-cache");
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .arg(format!("--cache-dir={}", cache.display()))
+        .arg("--request-timeout=2s")
+        .args(args)
+        .output()
+        .expect("running kubectl");
+    Kubectl {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs kubectl and returns stdout, panicking with stderr when it fails.
+pub fn kubectl_ok(kubeconfig: &Path, args: &[&str]) -> String {
+    let run = kubectl(kubeconfig, args);
+    assert!(run.ok, "kubectl {args:?}: {}", run.stderr);
+    run.stdout
+}

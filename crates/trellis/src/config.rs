@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
-use trellis_source::{RepoCredentials, RepoMap, SourceConfig, SourceEvent, Sources};
+use trellis_source::{RepoCredentials, RepoMap, SourceConfig, SourceEvent, Sources, is_remote_url};
 
 use crate::cli::GlobalArgs;
 use crate::progress::Progress;
@@ -119,9 +119,7 @@ fn absolute(path: &Path, base: &Path) -> PathBuf {
 /// A location is passed to git as is when it is a URL (`scheme://` or
 /// scp-like `user@host:path`); otherwise it is a local path.
 fn resolve_location(location: &str, base: &Path) -> String {
-    let is_url = location.contains("://")
-        || (location.contains('@') && location.contains(':') && !location.starts_with('/'));
-    if is_url {
+    if is_remote_url(location) {
         location.to_string()
     } else {
         absolute(Path::new(location), base)

@@ -63,57 +63,46 @@ fn main() -> ExitCode {
 fn run(cli: &Cli, progress: &Progress) -> anyhow::Result<Outcome> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let renderer = || -> anyhow::Result<AppRenderer> {
-        let renderer = AppRenderer::new(config::sources(&cli.global, progress)?);
-        progress.spin("rendering".to_string());
-        Ok(renderer)
-    };
-    let (outcome, renderer) = match &cli.command {
-        Command::Render(args) => {
-            let r = renderer()?;
-            (commands::render::run(args, &r, &mut out)?, Some(r))
-        }
-        Command::Tree(args) => {
-            let r = renderer()?;
-            (commands::tree::run(args, &r, &mut out)?, Some(r))
-        }
-        Command::Preview(args) => {
-            let r = renderer()?;
-            (commands::preview::run(args, &r, &mut out)?, Some(r))
-        }
-        Command::Crds(args) => (commands::crds::run(args, &mut out)?, None),
-        Command::Cluster(args) => (commands::cluster::run(args)?, None),
-        Command::Diff(args) => {
-            let r = renderer()?;
-            (commands::diff::run(args, &r, progress, &mut out)?, Some(r))
-        }
-        Command::Sync(args) => {
-            let r = renderer()?;
-            (commands::sync::run(args, &r, progress, &mut out)?, Some(r))
-        }
-        Command::Status(args) => {
-            let r = renderer()?;
-            (
-                commands::status::run(args, &r, progress, &mut out)?,
-                Some(r),
-            )
-        }
-        Command::Wait(args) => {
-            let r = renderer()?;
-            (commands::wait::run(args, &r, progress, &mut out)?, Some(r))
+    let outcome = match &cli.command {
+        Command::Crds(args) => commands::crds::run(args, &mut out)?,
+        Command::Cluster(args) => commands::cluster::run(args)?,
+        command => {
+            let renderer = AppRenderer::new(config::sources(&cli.global, progress)?);
+            progress.spin("rendering".to_string());
+            let outcome = run_rendering(command, &renderer, progress, &mut out)?;
+            let stats = renderer.sources().stats();
+            tracing::debug!(
+                fetches = stats.fetches,
+                ls_remotes = stats.ls_remotes,
+                "git network operations"
+            );
+            outcome
         }
     };
     progress.finish();
-    if let Some(renderer) = renderer {
-        let stats = renderer.sources().stats();
-        tracing::debug!(
-            fetches = stats.fetches,
-            ls_remotes = stats.ls_remotes,
-            "git network operations"
-        );
-    }
     out.flush()?;
     Ok(outcome)
+}
+
+/// The commands that read repositories, over one shared renderer.
+fn run_rendering(
+    command: &Command,
+    renderer: &AppRenderer,
+    progress: &Progress,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    match command {
+        Command::Render(args) => commands::render::run(args, renderer, out),
+        Command::Tree(args) => commands::tree::run(args, renderer, out),
+        Command::Preview(args) => commands::preview::run(args, renderer, out),
+        Command::Diff(args) => commands::diff::run(args, renderer, progress, out),
+        Command::Sync(args) => commands::sync::run(args, renderer, progress, out),
+        Command::Status(args) => commands::status::run(args, renderer, progress, out),
+        Command::Wait(args) => commands::wait::run(args, renderer, progress, out),
+        Command::Crds(_) | Command::Cluster(_) => {
+            unreachable!("run() handles commands without a renderer")
+        }
+    }
 }
 
 /// The error and its causes on one line: `reading x: permission denied`.

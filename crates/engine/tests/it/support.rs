@@ -2,7 +2,6 @@
 //! helpers to build applications and run syncs.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use trellis_engine::sync::{SyncEvent, SyncRequest, SyncState};
@@ -63,22 +62,7 @@ impl Env {
 
     /// Runs kubectl against the cluster and returns stdout; fails on error.
     pub fn kubectl(&self, args: &[&str]) -> String {
-        let out = Command::new("kubectl")
-            .env("KUBECONFIG", &self.kubeconfig)
-            .arg("--request-timeout=2s")
-            .arg(format!(
-                "--cache-dir={}",
-                self.dir.path().join("cache").display()
-            ))
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "kubectl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        trellis_testkit::kubectl_ok(&self.kubeconfig, args)
     }
 
     pub async fn sync(

@@ -43,20 +43,8 @@ fn serve(dir: &Path) -> Served {
 }
 
 fn kubectl(served: &Served, args: &[&str]) -> (bool, String, String) {
-    let cache = served.kubeconfig.with_file_name("kube-cache");
-    let output = Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(&served.kubeconfig)
-        .arg("--cache-dir")
-        .arg(cache)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let run = trellis_testkit::kubectl(&served.kubeconfig, args);
+    (run.ok, run.stdout, run.stderr)
 }
 
 #[test]

@@ -2,7 +2,6 @@
 //! through a kubeconfig, as a pipeline would run them.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use trellis_localcluster::{RunningCluster, ServeOptions, start};
 
@@ -37,22 +36,7 @@ impl Cluster {
     }
 
     fn kubectl(&self, args: &[&str]) -> String {
-        let out = Command::new("kubectl")
-            .env("KUBECONFIG", &self.kubeconfig)
-            .arg("--request-timeout=2s")
-            .arg(format!(
-                "--cache-dir={}",
-                self.dir.path().join("cache").display()
-            ))
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "kubectl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        trellis_testkit::kubectl_ok(&self.kubeconfig, args)
     }
 
     /// Writes the manifests folder and the Application file.
