@@ -81,7 +81,10 @@ impl AppRenderer {
     pub fn new(sources: Sources) -> Self {
         let mut renderers: HashMap<SourceKind, Arc<dyn Renderer>> = HashMap::new();
         renderers.insert(SourceKind::Directory, Arc::new(DirectoryRenderer));
-        renderers.insert(SourceKind::Helm, Arc::new(crate::helm::HelmRenderer));
+        renderers.insert(
+            SourceKind::Helm,
+            Arc::new(crate::helm::HelmRenderer::default()),
+        );
         Self {
             sources,
             renderers,

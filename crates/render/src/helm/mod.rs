@@ -7,9 +7,10 @@ mod env;
 mod files;
 mod values;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
-use trellis_helm::{RenderRequest, helm_template, load_chart};
+use trellis_helm::{Chart, RenderRequest, helm_template, load_chart};
 use trellis_model::{Manifest, parse_yaml_stream};
 
 pub use env::{build_env, envsubst};
@@ -18,19 +19,56 @@ pub use values::{ValuesContext, user_values};
 
 use crate::{RenderError, RenderInput, Renderer};
 
+/// How many loaded charts a renderer keeps before starting over.
+const CHART_CACHE_LIMIT: usize = 256;
+
 /// Renders Helm charts from a repository snapshot.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct HelmRenderer;
+///
+/// Loaded charts are kept by (repository, commit, path): a commit is
+/// immutable, so a chart that several applications share (an app-of-apps
+/// chart rendered once per environment) is read from git once. Charts from a
+/// plain directory, which can change under us, are always read afresh.
+#[derive(Debug, Default)]
+pub struct HelmRenderer {
+    charts: Mutex<HashMap<(String, String, String), Arc<Chart>>>,
+}
+
+impl HelmRenderer {
+    fn chart(&self, input: &RenderInput<'_>) -> Result<Arc<Chart>, RenderError> {
+        let key = input.snapshot.commit().map(|commit| {
+            (
+                input.snapshot.repo_url().to_string(),
+                commit.to_string(),
+                input.path.to_string(),
+            )
+        });
+        let cache = || self.charts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(chart) = key.as_ref().and_then(|k| cache().get(k).cloned()) {
+            return Ok(chart);
+        }
+        let files = SnapshotFiles {
+            snapshot: input.snapshot,
+        };
+        let chart = Arc::new(
+            load_chart(&files, input.path).map_err(|e| RenderError::Helm {
+                message: format!("chart {}: {e}", display(input.path)),
+            })?,
+        );
+        if let Some(key) = key {
+            let mut charts = cache();
+            if charts.len() >= CHART_CACHE_LIMIT {
+                charts.clear();
+            }
+            charts.insert(key, Arc::clone(&chart));
+        }
+        Ok(chart)
+    }
+}
 
 impl Renderer for HelmRenderer {
     fn render(&self, input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderError> {
         let helm = input.source.helm.as_ref();
-        let files = SnapshotFiles {
-            snapshot: input.snapshot,
-        };
-        let chart = load_chart(&files, input.path).map_err(|e| RenderError::Helm {
-            message: format!("chart {}: {e}", display(input.path)),
-        })?;
+        let chart = self.chart(input)?;
         let kube_version = helm
             .and_then(|h| h.kube_version.clone())
             .filter(|v| !v.is_empty());
