@@ -49,3 +49,26 @@ pub fn print_warnings(nodes: &[AppNode]) {
         }
     }
 }
+
+/// How an application is named in output: `namespace/name`, or `<unnamed>`
+/// for a manifest too broken to carry a name.
+pub fn app_label(node: &AppNode) -> String {
+    if node.name.is_empty() {
+        "<unnamed>".to_string()
+    } else {
+        node.id()
+    }
+}
+
+/// Prints one `error:` line on stderr for every application of the trees
+/// that failed; true when there was any.
+pub fn report_failures(nodes: &[AppNode]) -> bool {
+    let mut any = false;
+    for (_, node) in nodes.iter().flat_map(AppNode::walk) {
+        if let Some(error) = &node.error {
+            eprintln!("error: application {}: {error}", app_label(node));
+            any = true;
+        }
+    }
+    any
+}

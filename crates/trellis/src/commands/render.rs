@@ -10,7 +10,7 @@ use trellis_render::tree::{AppNode, Root, TreeOptions, expand, render_single};
 
 use crate::Outcome;
 use crate::cli::{ManifestFormat, RenderArgs};
-use crate::commands::load_roots;
+use crate::commands::{app_label, load_roots};
 use crate::output::{list_of, write_json, write_yaml_stream};
 
 /// Renders the application(s) of a file, or an ad-hoc directory source.
@@ -34,19 +34,7 @@ pub fn run(args: &RenderArgs, renderer: &AppRenderer, out: &mut dyn Write) -> Re
             .collect()
     };
     crate::commands::print_warnings(&nodes);
-    let failures: Vec<String> = nodes
-        .iter()
-        .flat_map(|n| n.walk())
-        .filter_map(|(_, n)| {
-            n.error
-                .as_ref()
-                .map(|e| format!("application {}: {e}", label(n)))
-        })
-        .collect();
-    if !failures.is_empty() {
-        for failure in &failures {
-            eprintln!("error: {failure}");
-        }
+    if crate::commands::report_failures(&nodes) {
         return Ok(Outcome::Failed);
     }
     let all: Vec<&AppNode> = nodes
@@ -57,7 +45,7 @@ pub fn run(args: &RenderArgs, renderer: &AppRenderer, out: &mut dyn Write) -> Re
     match args.output {
         ManifestFormat::Yaml => {
             for node in &all {
-                let app = args.recursive.then(|| label(node));
+                let app = args.recursive.then(|| app_label(node));
                 write_yaml_stream(out, &node.manifests, app.as_deref())?;
             }
         }
@@ -66,7 +54,7 @@ pub fn run(args: &RenderArgs, renderer: &AppRenderer, out: &mut dyn Write) -> Re
                 .iter()
                 .map(|n| {
                     json!({
-                        "application": label(n),
+                        "application": app_label(n),
                         "manifests": list_of(n.manifests.iter().map(|m| m.object.clone())),
                     })
                 })
@@ -81,14 +69,6 @@ pub fn run(args: &RenderArgs, renderer: &AppRenderer, out: &mut dyn Write) -> Re
         }
     }
     Ok(Outcome::Clean)
-}
-
-fn label(node: &AppNode) -> String {
-    if node.name.is_empty() {
-        "<unnamed>".to_string()
-    } else {
-        node.id()
-    }
 }
 
 /// An Application standing for `--repo/--path/--revision`.

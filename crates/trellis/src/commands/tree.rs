@@ -10,7 +10,7 @@ use trellis_render::tree::{AppNode, TreeOptions, expand};
 
 use crate::Outcome;
 use crate::cli::{TreeArgs, TreeFormat};
-use crate::commands::load_roots;
+use crate::commands::{app_label, load_roots};
 use crate::output::{color_stdout, write_json};
 
 /// Renders the tree and prints it; exit 3 when any application failed (after
@@ -30,30 +30,11 @@ pub fn run(args: &TreeArgs, renderer: &AppRenderer, out: &mut dyn Write) -> Resu
             out.write_all(trellis_model::to_yaml(&value).as_bytes())?;
         }
     }
-    let failed: Vec<&AppNode> = nodes
-        .iter()
-        .flat_map(|n| n.walk())
-        .map(|(_, n)| n)
-        .filter(|n| n.error.is_some())
-        .collect();
-    for node in &failed {
-        if let Some(error) = &node.error {
-            eprintln!("error: application {}: {error}", display_name(node));
-        }
-    }
-    Ok(if failed.is_empty() {
-        Outcome::Clean
-    } else {
+    Ok(if crate::commands::report_failures(&nodes) {
         Outcome::Failed
-    })
-}
-
-fn display_name(node: &AppNode) -> String {
-    if node.name.is_empty() {
-        "<unnamed>".to_string()
     } else {
-        node.id()
-    }
+        Outcome::Clean
+    })
 }
 
 /// Formats the forest as an indented tree with box-drawing branches.
@@ -97,7 +78,7 @@ fn write_node(
         Some(true) => (format!("{prefix}└── "), format!("{prefix}    ")),
         Some(false) => (format!("{prefix}├── "), format!("{prefix}│   ")),
     };
-    let _ = write!(out, "{branch}{}", paint(&display_name(node), "1", color));
+    let _ = write!(out, "{branch}{}", paint(&app_label(node), "1", color));
     let sources: Vec<String> = node
         .sources
         .iter()
