@@ -92,6 +92,9 @@ struct Shared {
     kinds: RwLock<HashMap<GroupKind, KindStore>>,
     /// Bumped on every change, so readers can wait for one.
     version: tokio::sync::watch::Sender<u64>,
+    /// The label value of every object changed after its kind was listed:
+    /// how a controller learns of drift in the objects of one application.
+    changes: tokio::sync::broadcast::Sender<String>,
 }
 
 /// Read handle on the cache. Cheap to clone.
@@ -110,11 +113,13 @@ pub struct Writer {
 /// A new, empty store indexing objects by the value of `label`.
 pub fn store(label: &str) -> Store {
     let (version, _) = tokio::sync::watch::channel(0);
+    let (changes, _) = tokio::sync::broadcast::channel(1024);
     Store {
         shared: Arc::new(Shared {
             label: label.to_string(),
             kinds: RwLock::new(HashMap::new()),
             version,
+            changes,
         }),
     }
 }
@@ -160,6 +165,14 @@ impl Store {
                 .and_then(|o| o.get(at))
                 .cloned()
         })
+    }
+
+    /// Label values of objects that change from now on (added, modified or
+    /// deleted after their kind was listed). A slow receiver loses the
+    /// oldest values (`RecvError::Lagged`) and should then treat every
+    /// label value as changed.
+    pub fn changes(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.shared.changes.subscribe()
     }
 
     /// How many objects the cache holds.
@@ -221,6 +234,13 @@ impl Writer {
         self.shared.version.send_modify(|v| *v += 1);
     }
 
+    fn notify(&self, label: Option<&str>) {
+        if let Some(label) = label {
+            // No receiver is not an error: nobody is listening yet.
+            let _ = self.shared.changes.send(label.to_string());
+        }
+    }
+
     /// Applies one watch event.
     pub fn apply_event(&mut self, event: watcher::Event<Value>) {
         match event {
@@ -254,6 +274,7 @@ impl Writer {
                         }
                         s.by_label.retain(|_, o| !o.is_empty());
                     });
+                    self.notify(self.label_of(&object));
                 }
             }
         }
@@ -265,6 +286,7 @@ impl Writer {
             return;
         };
         let label = self.label_of(&object).map(str::to_string);
+        let changed = label.clone();
         self.write(|s| {
             // The label's value may have changed (or been removed): the
             // object lives under its current value only.
@@ -279,6 +301,7 @@ impl Writer {
                     .insert(at, Arc::new(object));
             }
         });
+        self.notify(changed.as_deref());
     }
 
     /// Marks the kind as completely listed (for stores seeded directly).

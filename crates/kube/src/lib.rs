@@ -22,6 +22,7 @@ pub mod cache;
 pub mod connect;
 pub mod discovery;
 mod error;
+pub mod lease;
 pub mod ops;
 
 pub use cache::{GroupKind, LiveCache, ObjectRef, Store, Writer};

@@ -266,4 +266,83 @@ impl Cluster {
         })
         .await
     }
+
+    /// Applies a JSON merge patch to one object, or to its `status`
+    /// subresource when `status` is set; `None` when the object does not
+    /// exist. Merge patches need no resourceVersion, so they suit a writer
+    /// that owns the fields it patches (a controller writing status).
+    pub async fn merge_patch(
+        &self,
+        key: &ResourceKey,
+        patch: &Value,
+        status: bool,
+    ) -> Result<Option<Value>> {
+        let info = self
+            .discovery()
+            .resolve_group_kind(&key.group, &key.kind)
+            .await?;
+        let namespace = self.namespace_for(&info, &key.namespace).to_string();
+        let what = describe(&key.kind, &namespace, &key.name);
+        let api = self.api(&info, &namespace);
+        let params = PatchParams::default();
+        let found = retry(|| async {
+            let result = if status {
+                api.patch_status(&key.name, &params, &Patch::Merge(patch))
+                    .await
+            } else {
+                api.patch(&key.name, &params, &Patch::Merge(patch)).await
+            };
+            match result {
+                Ok(o) => Ok(Some(o)),
+                Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
+                Err(e) => Err(Error::from_kube("patch", what.clone(), e)),
+            }
+        })
+        .await?;
+        found.map(|o| to_value(o, "patch", &what)).transpose()
+    }
+
+    /// Lists the objects of a kind in a namespace (every namespace when
+    /// empty), optionally filtered by a label selector. A kind the server
+    /// does not serve has no objects.
+    pub async fn list(
+        &self,
+        group: &str,
+        kind: &str,
+        namespace: &str,
+        label_selector: Option<&str>,
+    ) -> Result<Vec<Value>> {
+        let Some(info) = self.discovery().cached_group_kind(group, kind).await? else {
+            return Ok(Vec::new());
+        };
+        let api: Api<DynamicObject> = if info.namespaced && !namespace.is_empty() {
+            Api::namespaced_with(self.client().clone(), namespace, &info.api_resource)
+        } else {
+            Api::all_with(self.client().clone(), &info.api_resource)
+        };
+        let what = describe(kind, namespace, "*");
+        let mut params = kube::api::ListParams::default();
+        if let Some(selector) = label_selector {
+            params = params.labels(selector);
+        }
+        let list = retry(|| async {
+            api.list(&params)
+                .await
+                .map_err(|e| Error::from_kube("list", what.clone(), e))
+        })
+        .await?;
+        // List items may come without their type; callers get whole objects.
+        list.items
+            .into_iter()
+            .map(|mut o| {
+                if o.types.is_none() {
+                    o.types = Some(kube::api::TypeMeta {
+                        api_version: info.api_resource.api_version.clone(),
+                        kind: info.api_resource.kind.clone(),
+                    });
+                }
+                to_value(o, "list", &what)
+            })
+            .collect()
+    }
 }

@@ -52,6 +52,7 @@ pub mod identity;
 pub mod manifest;
 pub mod parse;
 pub mod project;
+pub mod rules;
 mod serde_util;
 pub mod status;
 pub mod validate;

@@ -572,6 +572,12 @@ pub struct OperationState {
         skip_serializing_if = "is_zero"
     )]
     pub retry_count: i64,
+    /// Trellis's resumable record of the running sync (its plan, the result
+    /// of each task and the group being run), as JSON. Kept here so a
+    /// restarted controller resumes the sync instead of re-running hooks.
+    /// A Trellis extension: Argo CD's schema has no such field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_state: Option<String>,
 }
 
 /// Result of a sync.

@@ -69,6 +69,101 @@ pub enum Command {
     Status(StatusArgs),
     /// Wait until an application is synced and/or healthy.
     Wait(WaitArgs),
+    /// Keep the Applications stored in a cluster in sync with git.
+    Controller(ControllerArgs),
+    /// Start everything on this machine: an embedded cluster, the
+    /// controller and the example repositories, synced until healthy.
+    Up(UpArgs),
+}
+
+/// Options of `trellis controller`.
+#[derive(Debug, Args)]
+pub struct ControllerArgs {
+    /// Kubeconfig file (default: in-cluster, then $KUBECONFIG, then
+    /// ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// The controller's namespace: Applications, AppProjects and
+    /// repository and cluster Secrets.
+    #[arg(
+        long,
+        env = "TRELLIS_NAMESPACE",
+        default_value = "trellis",
+        value_name = "NS"
+    )]
+    pub namespace: String,
+    /// Further namespaces whose Applications are reconciled (comma-separated
+    /// or repeated).
+    #[arg(long, value_delimiter = ',', value_name = "NS")]
+    pub app_namespaces: Vec<String>,
+    /// Also reconcile Argo CD's argoproj.io/v1alpha1 Applications.
+    #[arg(long)]
+    pub argocd_compat: bool,
+    /// How often every application is compared with git.
+    #[arg(long, value_name = "D", default_value = "3m", value_parser = parse_duration)]
+    pub refresh_interval: std::time::Duration,
+    /// Random extra delay per application and refresh, at most this.
+    #[arg(long, value_name = "D", default_value = "30s", value_parser = parse_duration)]
+    pub refresh_jitter: std::time::Duration,
+    /// How long drift waits before self-heal syncs it.
+    #[arg(long, value_name = "D", default_value = "5s", value_parser = parse_duration)]
+    pub self_heal_delay: std::time::Duration,
+    /// How long a sync waits for resources to become healthy and hooks to
+    /// complete.
+    #[arg(long, value_name = "D", default_value = "5m", value_parser = parse_duration)]
+    pub sync_timeout: std::time::Duration,
+    /// How often a running sync checks health.
+    #[arg(long, value_name = "D", default_value = "2s", value_parser = parse_duration)]
+    pub poll_interval: std::time::Duration,
+    /// Reconciles run at once.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub workers: usize,
+    /// Address of /metrics, /healthz and the webhook endpoint /api/webhook.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081")]
+    pub listen: std::net::SocketAddr,
+    /// Secret of git webhooks (GitHub HMAC secret or GitLab token).
+    #[arg(
+        long,
+        env = "TRELLIS_WEBHOOK_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub webhook_secret: Option<String>,
+    /// Spread destination clusters over this many controller replicas.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub shards: u32,
+    /// This replica's name for leader election and shard claims (default:
+    /// host name and process id).
+    #[arg(long, value_name = "NAME")]
+    pub identity: Option<String>,
+    /// Lease duration of leader election and shard claims.
+    #[arg(long, value_name = "D", default_value = "15s", value_parser = parse_duration)]
+    pub lease_duration: std::time::Duration,
+}
+
+/// Options of `trellis up`.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Where the cluster's data, the example repositories and the
+    /// kubeconfig live (default: a per-user data directory).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Port of the web server (controller metrics and webhooks for now).
+    #[arg(long, default_value_t = 8080, value_name = "N")]
+    pub port: u16,
+    /// Port of the embedded Kubernetes API (default: any free port).
+    #[arg(long, value_name = "N")]
+    pub api_port: Option<u16>,
+    /// Stop once every application is Synced and Healthy instead of
+    /// running until interrupted.
+    #[arg(long)]
+    pub exit_when_synced: bool,
+    /// Give up waiting for Synced and Healthy after this long.
+    #[arg(long, value_name = "D", default_value = "10m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 /// Which application, on which cluster: options of the cluster commands.

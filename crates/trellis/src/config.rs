@@ -94,7 +94,7 @@ fn default_config_path() -> Option<PathBuf> {
     Some(base.join("trellis").join("config.yaml"))
 }
 
-fn default_cache_dir() -> PathBuf {
+pub fn default_cache_dir() -> PathBuf {
     std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
@@ -132,6 +132,17 @@ fn resolve_location(location: &str, base: &Path) -> String {
 /// environment (`TRELLIS_GIT_USERNAME`/`TRELLIS_GIT_PASSWORD` apply to every
 /// repository without a more specific entry in the config file).
 pub fn sources(global: &GlobalArgs, progress: &Progress) -> Result<Sources> {
+    let mut config = source_config(global)?;
+    let progress = progress.clone();
+    config.observer = Some(Arc::new(move |event: &SourceEvent| {
+        progress.source_event(event)
+    }));
+    Ok(Sources::new(config)?)
+}
+
+/// The repository settings from the command line and the config file:
+/// cache directory, repository map and credentials.
+pub fn source_config(global: &GlobalArgs) -> Result<SourceConfig> {
     let (file, base) = load_file(global)?;
     let cwd = std::env::current_dir().context("reading the current directory")?;
     let cache_dir = match (&global.cache_dir, &file.cache_dir) {
@@ -155,11 +166,7 @@ pub fn sources(global: &GlobalArgs, progress: &Progress) -> Result<Sources> {
             .credentials
             .push(repository_credentials(entry, &base)?);
     }
-    let progress = progress.clone();
-    config.observer = Some(Arc::new(move |event: &SourceEvent| {
-        progress.source_event(event)
-    }));
-    Ok(Sources::new(config)?)
+    Ok(config)
 }
 
 fn repository_credentials(entry: &RepositoryEntry, base: &Path) -> Result<RepoCredentials> {

@@ -66,6 +66,8 @@ fn run(cli: &Cli, progress: &Progress) -> anyhow::Result<Outcome> {
     let outcome = match &cli.command {
         Command::Crds(args) => commands::crds::run(args, &mut out)?,
         Command::Cluster(args) => commands::cluster::run(args)?,
+        Command::Controller(args) => commands::controller::run(args, &cli.global)?,
+        Command::Up(args) => commands::up::run(args, &cli.global)?,
         command => {
             let renderer = AppRenderer::new(config::sources(&cli.global, progress)?);
             progress.spin("rendering".to_string());
@@ -99,7 +101,7 @@ fn run_rendering(
         Command::Sync(args) => commands::sync::run(args, renderer, progress, out),
         Command::Status(args) => commands::status::run(args, renderer, progress, out),
         Command::Wait(args) => commands::wait::run(args, renderer, progress, out),
-        Command::Crds(_) | Command::Cluster(_) => {
+        Command::Crds(_) | Command::Cluster(_) | Command::Controller(_) | Command::Up(_) => {
             unreachable!("run() handles commands without a renderer")
         }
     }

@@ -1,6 +1,7 @@
 //! One module per command; each returns the process outcome.
 
 pub mod cluster;
+pub mod controller;
 pub mod crds;
 pub mod diff;
 pub mod preview;
@@ -8,6 +9,7 @@ pub mod render;
 pub mod status;
 pub mod sync;
 pub mod tree;
+pub mod up;
 pub mod wait;
 
 use std::path::Path;

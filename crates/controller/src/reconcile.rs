@@ -1,0 +1,278 @@
+//! One reconcile of one Application.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tracing::{debug, info};
+use trellis_engine::compare::{Comparison, ResourceSync};
+use trellis_kube::Propagation;
+use trellis_model::status::{ApplicationCondition, OperationPhase};
+use trellis_model::{Application, HealthStatusCode, Origin, SyncStatusCode};
+
+use crate::controller::{Ctx, depends_on, lock, read};
+use crate::error::{ControllerError, Result};
+use crate::operation::{self, Start};
+use crate::render_cache::Rendered;
+use crate::status::{self, condition};
+use crate::{AppKey, REFRESH_ANNOTATION, RESOURCES_FINALIZER};
+
+/// Reconciles one Application; returns when to look at it again (besides
+/// the periodic refresh and the watches).
+pub(crate) async fn reconcile(ctx: &Arc<Ctx>, key: &AppKey) -> Result<Option<Duration>> {
+    let Some(object) = ctx.app(key) else {
+        return Ok(None);
+    };
+    let origin = Origin {
+        file: format!("{}/{}", key.namespace, key.name),
+        document: 1,
+        line: 1,
+    };
+    let app = match Application::from_value(&object, &origin) {
+        Ok(parsed) => parsed.value,
+        Err(error) => {
+            let mut status = ctx.status_of(key, &object);
+            status.conditions = status::merge_conditions(
+                &status.conditions,
+                vec![condition("InvalidSpecError", error.to_string())],
+            );
+            status.sync.status = SyncStatusCode::Unknown;
+            status::write(ctx, key, &object, status, false).await?;
+            return Ok(None);
+        }
+    };
+    let server = match ctx.server_of(
+        app.spec.destination.server.as_deref(),
+        app.spec.destination.name.as_deref(),
+    ) {
+        Ok(server) => server,
+        Err(message) => {
+            return invalid(ctx, key, &object, "InvalidSpecError", message).await;
+        }
+    };
+    if !ctx.owns(&server) {
+        return Ok(None);
+    }
+    if app.metadata.deletion_timestamp.is_some() {
+        return delete(ctx, key, &app, &server).await;
+    }
+    if let Some(refresh) = refresh_requested(&object) {
+        ctx.renderer().sources().refresh();
+        if refresh == "hard" {
+            ctx.render_cache.forget(key);
+        }
+        let patch = json!({"metadata": {"annotations": {REFRESH_ANNOTATION: null}}});
+        ctx.cluster
+            .merge_patch(&key.resource(), &patch, false)
+            .await?;
+    }
+    if let Some(violations) = project_violations(ctx, key, &app) {
+        return invalid(ctx, key, &object, "InvalidSpecError", violations).await;
+    }
+    let engine = match ctx.engine(&server) {
+        Ok(engine) => engine,
+        Err(message) => return invalid(ctx, key, &object, "InvalidSpecError", message).await,
+    };
+
+    // A running sync goes on before anything else.
+    if let Some(state) = ctx.operation_state(key, &object)
+        && state.phase == OperationPhase::Running
+    {
+        return operation::resume(ctx, key, &object, &app, &engine, state).await;
+    }
+
+    let rendered = render(ctx, key, &app).await?;
+    let comparison = engine.compare(&app, rendered.as_input()).await?;
+    let previous = ctx.status_of(key, &object);
+    let waiting = unmet_dependencies(ctx, key, &app);
+    let mut conditions: Vec<ApplicationCondition> = Vec::new();
+    if let Some(message) = &waiting {
+        conditions.push(condition("DependencyWaitingWarning", message.clone()));
+    }
+    let start = if waiting.is_some() {
+        None
+    } else {
+        operation::decide(
+            ctx,
+            key,
+            &app,
+            &previous,
+            &rendered,
+            &comparison,
+            &mut conditions,
+        )
+    };
+    let status = status::from_comparison(ctx, &app, &previous, &rendered, &comparison, conditions);
+    status::write(ctx, key, &object, status, true).await?;
+    match start {
+        Some(Start::Now(start)) => {
+            operation::start(ctx, key, &object, &app, &engine, &rendered, start).await?;
+            Ok(Some(Duration::ZERO))
+        }
+        Some(Start::After(delay)) => Ok(Some(delay)),
+        None => Ok(None),
+    }
+}
+
+/// Renders in a blocking thread (git and templates are synchronous).
+pub(crate) async fn render(ctx: &Arc<Ctx>, key: &AppKey, app: &Application) -> Result<Rendered> {
+    let (ctx2, key2, app2) = (ctx.clone(), key.clone(), app.clone());
+    let started = std::time::Instant::now();
+    let (rendered, hit) = tokio::task::spawn_blocking(move || {
+        let renderer = ctx2.renderer();
+        ctx2.render_cache.render(&key2, &app2, &renderer)
+    })
+    .await
+    .map_err(|e| ControllerError::Task(e.to_string()))?;
+    ctx.metrics.render_cache(hit);
+    if !hit {
+        ctx.metrics.rendered(started.elapsed());
+        debug!(app = %key, elapsed = ?started.elapsed(), "rendered");
+    }
+    Ok(rendered)
+}
+
+async fn invalid(
+    ctx: &Ctx,
+    key: &AppKey,
+    object: &Arc<Value>,
+    type_: &str,
+    message: String,
+) -> Result<Option<Duration>> {
+    let mut status = ctx.status_of(key, object);
+    status.conditions =
+        status::merge_conditions(&status.conditions, vec![condition(type_, message)]);
+    status.sync.status = SyncStatusCode::Unknown;
+    status.reconciled_at = Some(status::now());
+    status::write(ctx, key, object, status, false).await?;
+    Ok(None)
+}
+
+fn refresh_requested(object: &Value) -> Option<String> {
+    object
+        .pointer("/metadata/annotations")?
+        .get(REFRESH_ANNOTATION)?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// Why the Application's project does not allow it, if it does not.
+fn project_violations(ctx: &Ctx, key: &AppKey, app: &Application) -> Option<String> {
+    let name = if app.spec.project.is_empty() {
+        "default"
+    } else {
+        app.spec.project.as_str()
+    };
+    let projects = read(&ctx.projects);
+    let Some(project) = projects.get(&(
+        key.group.clone(),
+        ctx.options.namespace.clone(),
+        name.to_string(),
+    )) else {
+        return Some(format!(
+            "application references project {name} which does not exist"
+        ));
+    };
+    let violations = trellis_model::rules::check_application(project, app, &ctx.options.namespace);
+    if violations.is_empty() {
+        None
+    } else {
+        Some(
+            violations
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    }
+}
+
+/// The Applications this one depends on that are not Synced and Healthy
+/// yet, in words; `None` when all are.
+fn unmet_dependencies(ctx: &Ctx, key: &AppKey, app: &Application) -> Option<String> {
+    let object = serde_json::json!({"metadata": {"annotations": app.metadata.annotations}});
+    let names = depends_on(&object);
+    let mut waiting = Vec::new();
+    for name in names {
+        let dep = AppKey::new(&key.group, &key.namespace, &name);
+        let ready = match ctx.app(&dep) {
+            None => false,
+            Some(o) => {
+                let s = ctx.status_of(&dep, &o);
+                s.sync.status == SyncStatusCode::Synced
+                    && s.health.status == Some(HealthStatusCode::Healthy)
+                    && s.operation_state
+                        .as_ref()
+                        .is_none_or(|op| op.phase != OperationPhase::Running)
+            }
+        };
+        if !ready {
+            waiting.push(name);
+        }
+    }
+    (!waiting.is_empty()).then(|| {
+        format!(
+            "waiting for {} to be Synced and Healthy",
+            waiting.join(", ")
+        )
+    })
+}
+
+/// Whether every difference is a resource that only pruning would fix.
+pub(crate) fn only_pruning(comparison: &Comparison) -> bool {
+    comparison
+        .resources
+        .iter()
+        .filter(|r| r.status != ResourceSync::Synced)
+        .all(|r| r.status == ResourceSync::Extra)
+}
+
+/// An Application being deleted: with the resources finalizer, its
+/// resources are deleted first, then the finalizer removed.
+async fn delete(
+    ctx: &Arc<Ctx>,
+    key: &AppKey,
+    app: &Application,
+    server: &str,
+) -> Result<Option<Duration>> {
+    let finalizers = app.metadata.finalizers.clone().unwrap_or_default();
+    let ours: Vec<&String> = finalizers
+        .iter()
+        .filter(|f| f.starts_with(RESOURCES_FINALIZER))
+        .collect();
+    if ours.is_empty() {
+        return Ok(None);
+    }
+    let propagation = if ours.iter().any(|f| f.ends_with("/background")) {
+        Propagation::Background
+    } else {
+        Propagation::Foreground
+    };
+    let engine = ctx
+        .engine(server)
+        .map_err(|m| ControllerError::Task(format!("{key}: {m}")))?;
+    let report = engine.delete_app(app, propagation).await?;
+    info!(app = %key, deleted = report.deleted.len(), kept = report.kept.len(), "deleted the application's resources");
+    crate::events::record(
+        ctx,
+        key,
+        "Normal",
+        "ResourcesDeleted",
+        &format!(
+            "deleted {} resources, kept {}",
+            report.deleted.len(),
+            report.kept.len()
+        ),
+    )
+    .await;
+    let remaining: Vec<&String> = finalizers
+        .iter()
+        .filter(|f| !f.starts_with(RESOURCES_FINALIZER))
+        .collect();
+    let patch = json!({"metadata": {"finalizers": remaining}});
+    ctx.cluster
+        .merge_patch(&key.resource(), &patch, false)
+        .await?;
+    lock(&ctx.statuses).remove(key);
+    Ok(None)
+}
