@@ -15,7 +15,7 @@ use crate::render::RenderError;
 pub enum AppSetError {
     /// The object is not a valid ApplicationSet.
     #[error("invalid ApplicationSet: {0}")]
-    Invalid(#[source] ModelError),
+    Invalid(#[source] Box<ModelError>),
     /// The ApplicationSet cannot be used as it is: metadata this operation
     /// needs is missing (a namespace to create Applications in, a uid to own
     /// them by), or a setting is malformed (`goTemplateOptions`).
@@ -35,7 +35,7 @@ pub enum AppSetError {
         kind: &'static str,
         /// The cause.
         #[source]
-        source: GeneratorError,
+        source: Box<GeneratorError>,
     },
     /// The template could not be rendered with one parameter set.
     #[error("generator {index} ({kind}), parameter set {set}: {source}")]
@@ -65,7 +65,9 @@ pub enum AppSetError {
     },
     /// A generated Application is not valid (a name that is not a DNS name,
     /// no source, no destination).
-    #[error("generator {index} ({kind}), parameter set {set}: generated Application {name:?} is invalid: {source}")]
+    #[error(
+        "generator {index} ({kind}), parameter set {set}: generated Application {name:?} is invalid: {source}"
+    )]
     InvalidApplication {
         /// Index in `spec.generators`.
         index: usize,
@@ -77,10 +79,12 @@ pub enum AppSetError {
         name: String,
         /// What is wrong, with field paths.
         #[source]
-        source: ModelError,
+        source: Box<ModelError>,
     },
     /// Two parameter sets produce Applications of the same name.
-    #[error("Application {name:?} is generated twice: by generator {first} ({first_kind}) and by generator {second} ({second_kind})")]
+    #[error(
+        "Application {name:?} is generated twice: by generator {first} ({first_kind}) and by generator {second} ({second_kind})"
+    )]
     DuplicateName {
         /// The name.
         name: String,
@@ -95,7 +99,9 @@ pub enum AppSetError {
     },
     /// An Application of a generated name exists and belongs to another
     /// controller; it is left alone.
-    #[error("Application {namespace}/{name} exists and is controlled by {owner}; not taking it over")]
+    #[error(
+        "Application {namespace}/{name} exists and is controlled by {owner}; not taking it over"
+    )]
     Conflict {
         /// Namespace.
         namespace: String,

@@ -86,10 +86,7 @@ mod tests {
             substitute("{{cluster}}-{{ path.basename }}", &p).unwrap(),
             "prod-web"
         );
-        assert_eq!(
-            substitute("a {{  cluster\t}} b", &p).unwrap(),
-            "a prod b"
-        );
+        assert_eq!(substitute("a {{  cluster\t}} b", &p).unwrap(), "a prod b");
     }
 
     #[test]

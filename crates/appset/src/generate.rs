@@ -73,7 +73,7 @@ pub fn generate(set: &ApplicationSet, sources: &Sources) -> Result<Vec<Json>, Ap
             let generated = result.map_err(|source| AppSetError::Generator {
                 index,
                 kind,
-                source,
+                source: Box::new(source),
             })?;
             tracing::debug!(
                 set = %name,
@@ -89,7 +89,10 @@ pub fn generate(set: &ApplicationSet, sources: &Sources) -> Result<Vec<Json>, Ap
                     set: n,
                 };
                 let app = build(set, &generated.template, params, &renderer, &at)?;
-                let app_name = app["metadata"]["name"].as_str().unwrap_or_default().to_string();
+                let app_name = app["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
                 if let Some((first, first_kind)) = seen.get(&app_name) {
                     return Err(AppSetError::DuplicateName {
                         name: app_name,
@@ -140,10 +143,15 @@ fn build(
     let mut metadata = Map::new();
     metadata.insert(
         "name".into(),
-        meta.get("name").cloned().unwrap_or(Json::String(String::new())),
+        meta.get("name")
+            .cloned()
+            .unwrap_or(Json::String(String::new())),
     );
     for field in ["labels", "annotations"] {
-        if let Some(map) = meta.get(field).filter(|m| m.as_object().is_some_and(|o| !o.is_empty())) {
+        if let Some(map) = meta
+            .get(field)
+            .filter(|m| m.as_object().is_some_and(|o| !o.is_empty()))
+        {
             metadata.insert(field.into(), map.clone());
         }
     }
@@ -203,8 +211,11 @@ fn build(
             index: at.index,
             kind: at.kind,
             set: at.set,
-            name: app["metadata"]["name"].as_str().unwrap_or_default().to_string(),
-            source,
+            name: app["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            source: Box::new(source),
         });
     }
     Ok(app)
@@ -236,7 +247,8 @@ fn apply_template_patch(
         .render_str(patch, params, "spec.templatePatch")
         .map_err(|e| fail(e.to_string()))?;
     let parsed = trellis_helm::from_yaml_value(&text).map_err(|e| fail(e.to_string()))?;
-    let patch = to_json(&parsed).ok_or_else(|| fail("the patch holds values JSON cannot".into()))?;
+    let patch =
+        to_json(&parsed).ok_or_else(|| fail("the patch holds values JSON cannot".into()))?;
     match patch {
         Json::Null => Ok(()),
         Json::Object(_) => {
@@ -301,7 +313,11 @@ mod tests {
         assert!(is_resources_finalizer(
             "resources-finalizer.argocd.argoproj.io/background"
         ));
-        assert!(!is_resources_finalizer("resources-finalizer.argocd.argoproj.iox"));
-        assert!(!is_resources_finalizer("post-delete-finalizer.argocd.argoproj.io"));
+        assert!(!is_resources_finalizer(
+            "resources-finalizer.argocd.argoproj.iox"
+        ));
+        assert!(!is_resources_finalizer(
+            "post-delete-finalizer.argocd.argoproj.io"
+        ));
     }
 }

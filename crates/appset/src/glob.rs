@@ -105,11 +105,7 @@ impl Pattern {
             match token {
                 Token::Star => {
                     for j in 0..=text.len() {
-                        if reach[j] {
-                            next[j] = true;
-                        } else if j > 0 && next[j - 1] && crosses(text[j - 1]) {
-                            next[j] = true;
-                        }
+                        next[j] = reach[j] || (j > 0 && next[j - 1] && crosses(text[j - 1]));
                     }
                 }
                 other => {
@@ -179,7 +175,9 @@ fn compile(pattern: &str, git: bool) -> Result<Vec<Token>, BadPattern> {
                 }
                 let mut ranges = Vec::new();
                 loop {
-                    let c = *chars.get(i).ok_or_else(|| bad("unclosed character class"))?;
+                    let c = *chars
+                        .get(i)
+                        .ok_or_else(|| bad("unclosed character class"))?;
                     if c == ']' {
                         if ranges.is_empty() {
                             return Err(bad("empty character class"));
@@ -187,11 +185,13 @@ fn compile(pattern: &str, git: bool) -> Result<Vec<Token>, BadPattern> {
                         i += 1;
                         break;
                     }
-                    let (lo, after) = class_char(&chars, i).ok_or_else(|| bad("unclosed character class"))?;
+                    let (lo, after) =
+                        class_char(&chars, i).ok_or_else(|| bad("unclosed character class"))?;
                     i = after;
                     let mut hi = lo;
                     if chars.get(i) == Some(&'-') && chars.get(i + 1).is_some_and(|c| *c != ']') {
-                        let (h, after) = class_char(&chars, i + 1).ok_or_else(|| bad("unclosed character class"))?;
+                        let (h, after) = class_char(&chars, i + 1)
+                            .ok_or_else(|| bad("unclosed character class"))?;
                         hi = h;
                         i = after;
                         if hi < lo {

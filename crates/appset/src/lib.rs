@@ -43,6 +43,7 @@ mod glob;
 mod params;
 mod reconcile;
 mod render;
+mod status;
 
 pub use error::AppSetError;
 pub use generate::{RESOURCES_FINALIZER, generate};

@@ -133,7 +133,10 @@ pub fn to_json(value: &Value) -> Option<serde_json::Value> {
 /// A deep copy of a parameter set: template values share maps by reference
 /// (as Go's maps do), and parameter sets that are combined must not alias.
 pub fn deep_copy(params: &Params) -> Params {
-    params.iter().map(|(k, v)| (k.clone(), deep_value(v))).collect()
+    params
+        .iter()
+        .map(|(k, v)| (k.clone(), deep_value(v)))
+        .collect()
 }
 
 fn deep_value(value: &Value) -> Value {
@@ -171,7 +174,9 @@ mod tests {
 
     #[test]
     fn nested_keys_are_joined_with_dots() {
-        let got = flat("cluster:\n  name: prod\n  address: https://x\n  labels: {tier: web}\nenv: prod\n");
+        let got = flat(
+            "cluster:\n  name: prod\n  address: https://x\n  labels: {tier: web}\nenv: prod\n",
+        );
         let want = [
             ("cluster.address", "https://x"),
             ("cluster.labels.tier", "web"),
@@ -222,7 +227,10 @@ mod tests {
 
     #[test]
     fn slugs_collapse_dashes_and_truncate_on_words() {
-        assert_eq!(slugify("Hello   World.Again", 50, true), "hello-world-again");
+        assert_eq!(
+            slugify("Hello   World.Again", 50, true),
+            "hello-world-again"
+        );
         assert_eq!(slugify("hello-world-again", 12, true), "hello-world");
         assert_eq!(slugify("hello-world-again", 12, false), "hello-world");
         assert_eq!(slugify("helloworldagain", 5, true), "hello");

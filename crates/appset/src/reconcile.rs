@@ -18,13 +18,14 @@ use kube::api::{
 };
 use serde_json::{Value as Json, json};
 use trellis_kube::{ApplyOptions, Cluster};
+use trellis_model::VERSION;
 use trellis_model::appset::{ApplicationSet, ApplicationsSyncPolicy};
 use trellis_model::manifest::Origin;
-use trellis_model::VERSION;
 use trellis_source::Sources;
 
 use crate::error::AppSetError;
 use crate::generate::{generate, group_of, is_resources_finalizer, merge_patch};
+use crate::status::{resource_status, write_status};
 
 /// The field manager of every write [`reconcile`] makes.
 pub const FIELD_MANAGER: &str = "trellis-appset";
@@ -103,7 +104,7 @@ pub async fn reconcile(
     let set = match ApplicationSet::from_value(set_object, &origin) {
         Ok(parsed) => parsed.value,
         Err(e) => {
-            let error = AppSetError::Invalid(e);
+            let error = AppSetError::Invalid(Box::new(e));
             record(cluster, set_object, Err(&error)).await;
             return Err(error);
         }
@@ -185,7 +186,9 @@ async fn apply_all(
         })?;
     let mut existing: HashMap<String, Json> = HashMap::new();
     for item in listed.items {
-        if let (Some(app_name), Ok(value)) = (item.metadata.name.clone(), serde_json::to_value(&item)) {
+        if let (Some(app_name), Ok(value)) =
+            (item.metadata.name.clone(), serde_json::to_value(&item))
+        {
             existing.insert(app_name, value);
         }
     }
@@ -220,7 +223,10 @@ async fn apply_all(
     let mut live_after: HashMap<String, Json> = HashMap::new();
     let mut first_error: Option<AppSetError> = None;
     for app in &desired {
-        let app_name = app["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        let app_name = app["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         outcome.generated.push(app_name.clone());
         let body = match existing.get(&app_name) {
             Some(live) if is_owned(live) => {
@@ -246,14 +252,12 @@ async fn apply_all(
             }
             None => app.clone(),
         };
-        match cluster.apply(&body, &options).await {
+        let live = existing.get(&app_name);
+        match apply_if_changed(cluster, &body, live, &options).await {
             Ok(stored) => {
-                let before = existing
-                    .get(&app_name)
-                    .map(|live| live["metadata"]["resourceVersion"].clone());
-                match before {
+                match live.map(|l| &l["metadata"]["resourceVersion"]) {
                     None => outcome.created.push(app_name.clone()),
-                    Some(rv) if rv == stored["metadata"]["resourceVersion"] => {
+                    Some(rv) if *rv == stored["metadata"]["resourceVersion"] => {
                         outcome.unchanged.push(app_name.clone())
                     }
                     Some(_) => outcome.updated.push(app_name.clone()),
@@ -329,6 +333,43 @@ async fn apply_all(
     Ok((outcome, resources))
 }
 
+/// Applies `body`, unless a dry run shows the apply would store exactly what
+/// is live: then nothing is written (an identical apply would still cost a
+/// write on some servers, and a watch event for every Application).
+async fn apply_if_changed(
+    cluster: &Cluster,
+    body: &Json,
+    live: Option<&Json>,
+    options: &ApplyOptions,
+) -> Result<Json, trellis_kube::Error> {
+    if let Some(live) = live {
+        let dry_run = ApplyOptions {
+            dry_run: true,
+            ..options.clone()
+        };
+        let would_store = cluster.apply(body, &dry_run).await?;
+        if comparable(&would_store) == comparable(live) {
+            return Ok(live.clone());
+        }
+    }
+    cluster.apply(body, options).await
+}
+
+/// An object without what changes on every write (resource version, the
+/// times of managed fields entries).
+fn comparable(object: &Json) -> Json {
+    let mut object = object.clone();
+    if let Some(meta) = object.get_mut("metadata").and_then(Json::as_object_mut) {
+        meta.remove("resourceVersion");
+        if let Some(entries) = meta.get_mut("managedFields").and_then(Json::as_array_mut) {
+            for entry in entries.iter_mut().filter_map(Json::as_object_mut) {
+                entry.remove("time");
+            }
+        }
+    }
+    object
+}
+
 fn owner_refs(object: &Json) -> impl Iterator<Item = &Json> {
     object["metadata"]["ownerReferences"]
         .as_array()
@@ -379,7 +420,11 @@ fn keep_live_fields(app: &Json, live: &Json, set: &ApplicationSet) -> Json {
     }
     let app_name = app["metadata"]["name"].as_str().unwrap_or_default();
     for ignore in &set.spec.ignore_application_differences {
-        if ignore.name.as_deref().is_some_and(|n| !n.is_empty() && n != app_name) {
+        if ignore
+            .name
+            .as_deref()
+            .is_some_and(|n| !n.is_empty() && n != app_name)
+        {
             continue;
         }
         if !ignore.jq_path_expressions.is_empty() {
@@ -414,7 +459,13 @@ fn set_pointer(body: &mut Json, pointer: &str, value: Json) {
     if body.pointer(&parent).is_none() {
         // Build the missing parents as maps, so the kept value has a place.
         let mut nested = Json::Object(serde_json::Map::from_iter([(last, value)]));
-        for segment in parent.split('/').skip(1).collect::<Vec<_>>().into_iter().rev() {
+        for segment in parent
+            .split('/')
+            .skip(1)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+        {
             nested = Json::Object(serde_json::Map::from_iter([(unescape(segment), nested)]));
         }
         merge_patch(body, &nested);
@@ -484,136 +535,6 @@ async fn remove_resources_finalizers(
     Ok(())
 }
 
-/// One entry of the set's `status.resources`.
-fn resource_status(group: &str, namespace: &str, name: &str, live: Option<&Json>) -> Json {
-    let mut entry = json!({
-        "group": group,
-        "version": VERSION,
-        "kind": "Application",
-        "namespace": namespace,
-        "name": name,
-    });
-    if let Some(live) = live {
-        if let Some(sync) = live["status"]["sync"]["status"].as_str() {
-            entry["status"] = json!(sync);
-        }
-        if let Some(health) = live["status"]["health"]["status"].as_str() {
-            entry["health"] = json!({ "status": health });
-        }
-    }
-    entry
-}
-
-const GENERATED_OK: &str = "Successfully generated parameters for all Applications";
-
-/// `(type, status, reason, message)` of the three conditions a reconcile sets.
-fn conditions(result: Result<(), &AppSetError>) -> [(&'static str, &'static str, String, String); 3] {
-    match result {
-        Ok(()) => [
-            ("ErrorOccurred", "False", "ApplicationSetUpToDate".into(), GENERATED_OK.into()),
-            ("ParametersGenerated", "True", "ParametersGenerated".into(), GENERATED_OK.into()),
-            (
-                "ResourcesUpToDate",
-                "True",
-                "ApplicationSetUpToDate".into(),
-                "All applications have been generated successfully".into(),
-            ),
-        ],
-        Err(error) => {
-            let message = error.to_string();
-            let reason = error.reason().to_string();
-            let generated = if error.is_generation_error() {
-                ("ParametersGenerated", "False", "ErrorOccurred".to_string(), message.clone())
-            } else {
-                ("ParametersGenerated", "True", "ParametersGenerated".into(), GENERATED_OK.into())
-            };
-            [
-                ("ErrorOccurred", "True", reason.clone(), message.clone()),
-                generated,
-                ("ResourcesUpToDate", "False", reason, message),
-            ]
-        }
-    }
-}
-
-/// Writes the conditions (and, on success, the resources) through the
-/// status subresource, unless they already say the same.
-async fn write_status(
-    cluster: &Cluster,
-    set_object: &Json,
-    result: Result<&[Json], &AppSetError>,
-) -> Result<(), AppSetError> {
-    let name = set_object["metadata"]["name"].as_str().unwrap_or_default();
-    let namespace = set_object["metadata"]["namespace"].as_str().unwrap_or_default();
-    let api_version = set_object["apiVersion"].as_str().unwrap_or_default();
-    let current = &set_object["status"];
-    let previous: Vec<&Json> = current["conditions"].as_array().into_iter().flatten().collect();
-    let now = json!(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
-        k8s_openapi::jiff::Timestamp::now()
-    ));
-    let ours = conditions(result.map(|_| ()));
-    let mut changed = false;
-    let mut new_conditions = Vec::new();
-    for (kind, status, reason, message) in &ours {
-        let old = previous.iter().find(|c| c["type"] == *kind);
-        let same = old.is_some_and(|c| {
-            c["status"] == *status && c["reason"] == reason.as_str() && c["message"] == message.as_str()
-        });
-        changed |= !same;
-        let time = match old {
-            Some(c) if c["status"] == *status && c["lastTransitionTime"].is_string() => {
-                c["lastTransitionTime"].clone()
-            }
-            _ => now.clone(),
-        };
-        new_conditions.push(json!({
-            "type": kind, "status": status, "reason": reason, "message": message,
-            "lastTransitionTime": time,
-        }));
-    }
-    // Conditions of other types (a rollout's) are kept as they are.
-    for c in &previous {
-        if !ours.iter().any(|(kind, ..)| c["type"] == *kind) {
-            new_conditions.push((*c).clone());
-        }
-    }
-    let mut status = json!({ "conditions": new_conditions });
-    if let Ok(resources) = result {
-        let count = resources.len();
-        if current["resources"].as_array().map(Vec::as_slice).unwrap_or_default() != resources
-            || current["resourcesCount"].as_u64().unwrap_or(0) != count as u64
-        {
-            changed = true;
-        }
-        status["resources"] = Json::Array(resources.to_vec());
-        status["resourcesCount"] = json!(count);
-    }
-    if !changed {
-        return Ok(());
-    }
-    let info = cluster
-        .discovery()
-        .resolve(api_version, "ApplicationSet")
-        .await
-        .map_err(|source| AppSetError::Cluster {
-            action: format!("find the ApplicationSet resource of {api_version}"),
-            source,
-        })?;
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(cluster.client().clone(), namespace, &info.api_resource);
-    let params = PatchParams {
-        field_manager: Some(FIELD_MANAGER.into()),
-        ..Default::default()
-    };
-    api.patch_status(name, &params, &Patch::Merge(&json!({ "status": status })))
-        .await
-        .map_err(|e| AppSetError::Kube {
-            action: format!("write the status of ApplicationSet {namespace}/{name}"),
-            source: Box::new(e),
-        })?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -622,7 +543,11 @@ mod tests {
     fn pointers_are_set_and_removed() {
         let mut body = json!({"spec": {"source": {"targetRevision": "main"}}});
         set_pointer(&mut body, "/spec/source/targetRevision", json!("v2"));
-        set_pointer(&mut body, "/spec/syncPolicy/automated", json!({"prune": true}));
+        set_pointer(
+            &mut body,
+            "/spec/syncPolicy/automated",
+            json!({"prune": true}),
+        );
         assert_eq!(
             body,
             json!({"spec": {
@@ -632,19 +557,5 @@ mod tests {
         );
         remove_pointer(&mut body, "/spec/syncPolicy/automated");
         assert_eq!(body["spec"]["syncPolicy"], json!({}));
-    }
-
-    #[test]
-    fn failure_conditions_name_the_cause() {
-        let error = AppSetError::Spec {
-            name: "s".into(),
-            message: "broken".into(),
-        };
-        let c = conditions(Err(&error));
-        assert_eq!(c[0].0, "ErrorOccurred");
-        assert_eq!(c[0].1, "True");
-        assert_eq!(c[1].1, "False", "parameters were not generated");
-        assert_eq!(c[2].1, "False");
-        assert!(c[2].3.contains("broken"));
     }
 }

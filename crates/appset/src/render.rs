@@ -21,7 +21,9 @@ use crate::params::{Params, sanitize_name, slugify};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {
     /// An entry of `goTemplateOptions` is not a Go template option.
-    #[error("spec.goTemplateOptions: unsupported option {option:?} (supported: missingkey=default|invalid|zero|error)")]
+    #[error(
+        "spec.goTemplateOptions: unsupported option {option:?} (supported: missingkey=default|invalid|zero|error)"
+    )]
     Option {
         /// The option as written.
         option: String,
@@ -151,9 +153,7 @@ impl Renderer {
                     return Ok(text.to_string());
                 }
                 let templates = go.parsed(text).map_err(fail)?;
-                templates
-                    .execute("", data)
-                    .map_err(|e| fail(e.to_string()))
+                templates.execute("", data).map_err(|e| fail(e.to_string()))
             }
             _ => fasttemplate::substitute(text, params).map_err(|e| fail(e.to_string())),
         }
@@ -229,18 +229,22 @@ fn extra_funcs() -> FuncMap {
             .map(Value::str)
             .map_err(|e| FuncError::Call(e.to_string()))
     });
-    m.add("fromYaml", Sig::fixed(&[Ty::Str]), |a| {
-        match trellis_helm::from_yaml(a[0].as_str().unwrap_or_default()) {
+    m.add(
+        "fromYaml",
+        Sig::fixed(&[Ty::Str]),
+        |a| match trellis_helm::from_yaml(a[0].as_str().unwrap_or_default()) {
             Ok(v @ Value::Map(_)) => Ok(v),
             Ok(other) => Err(FuncError::Call(format!(
                 "cannot unmarshal {} into a map",
                 other.kind_name()
             ))),
             Err(e) => Err(FuncError::Call(e.to_string())),
-        }
-    });
-    m.add("fromYamlArray", Sig::fixed(&[Ty::Str]), |a| {
-        match trellis_helm::from_yaml_value(a[0].as_str().unwrap_or_default()) {
+        },
+    );
+    m.add(
+        "fromYamlArray",
+        Sig::fixed(&[Ty::Str]),
+        |a| match trellis_helm::from_yaml_value(a[0].as_str().unwrap_or_default()) {
             Ok(Value::Nil) => Ok(Value::list(Vec::new())),
             Ok(v @ Value::List(_)) => Ok(v),
             Ok(other) => Err(FuncError::Call(format!(
@@ -248,8 +252,8 @@ fn extra_funcs() -> FuncMap {
                 other.kind_name()
             ))),
             Err(e) => Err(FuncError::Call(e.to_string())),
-        }
-    });
+        },
+    );
     m
 }
 
@@ -360,7 +364,10 @@ mod tests {
             )
             .unwrap_err();
         let text = err.to_string();
-        assert!(text.starts_with("spec.source.path: \"{{ .nope }}\": "), "{text}");
+        assert!(
+            text.starts_with("spec.source.path: \"{{ .nope }}\": "),
+            "{text}"
+        );
         assert!(text.contains("map has no entry for key \"nope\""), "{text}");
 
         let lenient = Renderer::new(true, &[]).unwrap();
@@ -377,7 +384,9 @@ mod tests {
             Err(RenderError::Option { .. })
         ));
         let r = Renderer::new(true, &[]).unwrap();
-        let err = r.render_str("{{ .a ", &params(&[]), "metadata.name").unwrap_err();
+        let err = r
+            .render_str("{{ .a ", &params(&[]), "metadata.name")
+            .unwrap_err();
         assert!(err.to_string().starts_with("metadata.name: "), "{err}");
     }
 

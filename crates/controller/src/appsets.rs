@@ -105,12 +105,10 @@ pub(crate) async fn run(ctx: Arc<Ctx>, group: &'static str) {
     }
 }
 
-async fn reconcile_set(
-    _ctx: &Ctx,
-    _object: &Value,
-    _sources: &trellis_source::Sources,
-    name: &str,
-) {
-    debug!(set = name, "application set generation is not wired yet");
-    warn!(set = name, "pending");
+async fn reconcile_set(ctx: &Ctx, object: &Value, sources: &trellis_source::Sources, name: &str) {
+    match trellis_appset::reconcile(&ctx.cluster, object, sources).await {
+        Ok(outcome) => debug!(set = name, ?outcome, "application set reconciled"),
+        // The set keeps its last good Applications; the error is in its status.
+        Err(error) => warn!(set = name, %error, "application set"),
+    }
 }

@@ -339,11 +339,9 @@ pub(crate) async fn start(
         Ok(_) => {
             let sync_request = SyncRequest {
                 prune: sync.prune,
-                force: sync
-                    .sync_strategy
-                    .as_ref()
-                    .and_then(|s| s.apply.as_ref().or(s.hook.as_ref()))
-                    .is_some_and(|a| a.force),
+                // Git is the source of truth: fields someone changed by hand
+                // are taken back, as Argo CD's server-side apply does.
+                force: true,
                 id: format!("{}-{}", key.name, op_state.started_at.0.as_second()),
             };
             match engine

@@ -40,7 +40,7 @@ pub struct UsageError(pub String);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli.global);
+    init_logging(&cli.global, &cli.command);
     let progress = Progress::for_stderr();
     let result = run(&cli, &progress);
     progress.finish();
@@ -128,9 +128,12 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-fn init_logging(global: &GlobalArgs) {
+fn init_logging(global: &GlobalArgs, command: &Command) {
     use tracing_subscriber::EnvFilter;
+    // A long-running process reports what it does; a command only problems.
+    let daemon = matches!(command, Command::Controller(_));
     let default = match global.verbose {
+        0 if daemon => "info",
         0 => "warn",
         1 => "info",
         2 => "debug",

@@ -127,7 +127,8 @@ pub(super) fn merge(
     let mut base = sets.remove(0);
     for (offset, overrides) in sets.into_iter().enumerate() {
         let index = offset + 1;
-        let mut by_key: std::collections::HashMap<String, Params> = std::collections::HashMap::new();
+        let mut by_key: std::collections::HashMap<String, Params> =
+            std::collections::HashMap::new();
         for params in overrides {
             let key = merge_key(&params, &keys, cx.go());
             if by_key.contains_key(&key) {

@@ -47,17 +47,22 @@ pub(super) fn params(git: &GitGenerator, cx: &Context<'_>) -> Result<Vec<Params>
     if !git.directories.is_empty() {
         let mut patterns = Vec::with_capacity(git.directories.len());
         for (i, item) in git.directories.iter().enumerate() {
-            let pattern = Pattern::go_path(&item.path).map_err(|source| GeneratorError::Pattern {
-                field: format!("directories[{i}].path"),
-                source,
-            })?;
+            let pattern =
+                Pattern::go_path(&item.path).map_err(|source| GeneratorError::Pattern {
+                    field: format!("directories[{i}].path"),
+                    source,
+                })?;
             patterns.push((pattern, item.exclude));
         }
         let mut all = Vec::new();
         list_directories(&snapshot, "", &mut all).map_err(source_error)?;
         for dir in all {
-            let included = patterns.iter().any(|(p, exclude)| !exclude && p.matches(&dir));
-            let excluded = patterns.iter().any(|(p, exclude)| *exclude && p.matches(&dir));
+            let included = patterns
+                .iter()
+                .any(|(p, exclude)| !exclude && p.matches(&dir));
+            let excluded = patterns
+                .iter()
+                .any(|(p, exclude)| *exclude && p.matches(&dir));
             if included && !excluded {
                 let mut params = Params::new();
                 add_path_params(&mut params, &dir, None, prefix, cx.go());
@@ -69,10 +74,11 @@ pub(super) fn params(git: &GitGenerator, cx: &Context<'_>) -> Result<Vec<Params>
         let mut include = Vec::new();
         let mut exclude = Vec::new();
         for (i, item) in git.files.iter().enumerate() {
-            let pattern = Pattern::git_pathspec(&item.path).map_err(|source| GeneratorError::Pattern {
-                field: format!("files[{i}].path"),
-                source,
-            })?;
+            let pattern =
+                Pattern::git_pathspec(&item.path).map_err(|source| GeneratorError::Pattern {
+                    field: format!("files[{i}].path"),
+                    source,
+                })?;
             if item.exclude {
                 exclude.push(pattern);
             } else {
@@ -83,7 +89,9 @@ pub(super) fn params(git: &GitGenerator, cx: &Context<'_>) -> Result<Vec<Params>
             .files_under("")
             .map_err(source_error)?
             .into_iter()
-            .filter(|f| include.iter().any(|p| p.matches(f)) && !exclude.iter().any(|p| p.matches(f)))
+            .filter(|f| {
+                include.iter().any(|p| p.matches(f)) && !exclude.iter().any(|p| p.matches(f))
+            })
             .collect();
         for path in files {
             let file_error = |message: String| GeneratorError::File {
@@ -92,10 +100,13 @@ pub(super) fn params(git: &GitGenerator, cx: &Context<'_>) -> Result<Vec<Params>
                 path: path.clone(),
                 message,
             };
-            let bytes = snapshot.read_file(&path).map_err(|e| file_error(e.to_string()))?;
-            let text = String::from_utf8(bytes)
-                .map_err(|e| file_error(format!("not UTF-8 text: {e}")))?;
-            let parsed = trellis_helm::from_yaml_value(&text).map_err(|e| file_error(e.to_string()))?;
+            let bytes = snapshot
+                .read_file(&path)
+                .map_err(|e| file_error(e.to_string()))?;
+            let text =
+                String::from_utf8(bytes).map_err(|e| file_error(format!("not UTF-8 text: {e}")))?;
+            let parsed =
+                trellis_helm::from_yaml_value(&text).map_err(|e| file_error(e.to_string()))?;
             let objects: Vec<Params> = match parsed {
                 Value::Nil => vec![Params::new()],
                 Value::Map(map) => vec![map.snapshot()],
@@ -176,7 +187,10 @@ fn add_path_params(params: &mut Params, dir: &str, file: Option<&str>, prefix: &
         let mut fields = Params::new();
         fields.insert("path".into(), Value::str(dir));
         fields.insert("basename".into(), Value::str(basename));
-        fields.insert("basenameNormalized".into(), Value::str(sanitize_name(basename)));
+        fields.insert(
+            "basenameNormalized".into(),
+            Value::str(sanitize_name(basename)),
+        );
         if let Some(file) = file {
             let filename = base(file);
             fields.insert("filename".into(), Value::str(filename));

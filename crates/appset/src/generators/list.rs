@@ -12,7 +12,10 @@ use trellis_template::Value;
 use super::{Context, GeneratorError};
 use crate::params::Params;
 
-pub(super) fn params(list: &ListGenerator, cx: &Context<'_>) -> Result<Vec<Params>, GeneratorError> {
+pub(super) fn params(
+    list: &ListGenerator,
+    cx: &Context<'_>,
+) -> Result<Vec<Params>, GeneratorError> {
     let mut out = Vec::with_capacity(list.elements.len());
     for (i, element) in list.elements.iter().enumerate() {
         let field = format!("elements[{i}]");
@@ -54,12 +57,17 @@ pub(super) fn params(list: &ListGenerator, cx: &Context<'_>) -> Result<Vec<Param
         }
         out.push(params);
     }
-    if let Some(text) = list.elements_yaml.as_deref().filter(|t| !t.trim().is_empty()) {
+    if let Some(text) = list
+        .elements_yaml
+        .as_deref()
+        .filter(|t| !t.trim().is_empty())
+    {
         let element_error = |message: String| GeneratorError::Element {
             field: "elementsYaml".into(),
             message,
         };
-        let parsed = trellis_helm::from_yaml_value(text).map_err(|e| element_error(e.to_string()))?;
+        let parsed =
+            trellis_helm::from_yaml_value(text).map_err(|e| element_error(e.to_string()))?;
         match parsed {
             Value::Nil => {}
             Value::List(items) => {

@@ -77,7 +77,9 @@ pub enum GeneratorError {
     #[error("{0}")]
     Spec(String),
     /// Two parameter sets of a matrix disagree on a parameter.
-    #[error("matrix: parameter {key:?} is {first:?} in the first generator and {second:?} in the second")]
+    #[error(
+        "matrix: parameter {key:?} is {first:?} in the first generator and {second:?} in the second"
+    )]
     MatrixConflict {
         /// The parameter.
         key: String,
@@ -252,7 +254,11 @@ pub(crate) fn run_nested(
             merge
                 .map_err(|e| GeneratorError::Spec(format!("cannot read a nested merge: {e}")))
                 .and_then(|m| {
-                    let children = m.generators.iter().map(to_json).collect::<Result<Vec<_>, _>>()?;
+                    let children = m
+                        .generators
+                        .iter()
+                        .map(to_json)
+                        .collect::<Result<Vec<_>, _>>()?;
                     combine::merge(&children, &m.merge_keys, cx, depth + 1)
                 }),
         );
@@ -260,7 +266,10 @@ pub(crate) fn run_nested(
     for (set, kind) in [
         (nested.clusters.is_some(), "clusters"),
         (nested.scm_provider.is_some(), "scmProvider"),
-        (nested.cluster_decision_resource.is_some(), "clusterDecisionResource"),
+        (
+            nested.cluster_decision_resource.is_some(),
+            "clusterDecisionResource",
+        ),
         (nested.pull_request.is_some(), "pullRequest"),
         (nested.plugin.is_some(), "plugin"),
     ] {

@@ -146,7 +146,14 @@ spec:
 
     let broken = yaml.replace("path: '{{ index .tags 0 }}'", "path: '{{ .nope }}'");
     let err = generate(&set_from_yaml(&broken), &sources).unwrap_err();
-    assert!(matches!(err, AppSetError::Template { index: 0, set: 0, .. }));
+    assert!(matches!(
+        err,
+        AppSetError::Template {
+            index: 0,
+            set: 0,
+            ..
+        }
+    ));
     let text = err.to_string();
     assert!(
         text.contains("generator 0 (list), parameter set 0: spec.template.spec.source.path"),
@@ -346,7 +353,10 @@ fn git_files_in_go_template_mode_keep_structure() {
 #[test]
 fn a_malformed_file_names_generator_file_and_line() {
     let repo = files_repo();
-    repo.write("clusters/broken/config.yaml", "cluster:\n  name: [unclosed\n");
+    repo.write(
+        "clusters/broken/config.yaml",
+        "cluster:\n  name: [unclosed\n",
+    );
     repo.commit_all("broken");
     let (sources, _dir) = sources();
     let err = generate(&set_from_yaml(&files_set(&repo.url(), false)), &sources).unwrap_err();
@@ -354,9 +364,12 @@ fn a_malformed_file_names_generator_file_and_line() {
     let AppSetError::Generator {
         index: 0,
         kind: "git",
-        source: GeneratorError::File { path, message, .. },
+        source,
     } = &err
     else {
+        panic!("unexpected error {err:?}");
+    };
+    let GeneratorError::File { path, message, .. } = source.as_ref() else {
         panic!("unexpected error {err:?}");
     };
     assert_eq!(path, "clusters/broken/config.yaml");
@@ -372,19 +385,12 @@ fn a_malformed_file_names_generator_file_and_line() {
 fn an_unreachable_repository_is_a_generator_error() {
     let (sources, dir) = sources();
     let missing = format!("file://{}/no-such-repo", dir.path().display());
-    let err = generate(
-        &set_from_yaml(&files_set(&missing, false)),
-        &sources,
-    )
-    .unwrap_err();
+    let err = generate(&set_from_yaml(&files_set(&missing, false)), &sources).unwrap_err();
     assert!(
         matches!(
             &err,
-            AppSetError::Generator {
-                kind: "git",
-                source: GeneratorError::Source { .. },
-                ..
-            }
+            AppSetError::Generator { kind: "git", source, .. }
+                if matches!(source.as_ref(), GeneratorError::Source { .. })
         ),
         "{err:?}"
     );
@@ -394,10 +400,7 @@ fn an_unreachable_repository_is_a_generator_error() {
 #[test]
 fn a_duplicate_name_is_an_error() {
     let (sources, _dir) = sources();
-    let yaml = LIST_SET.replace(
-        "name: '{{cluster}}-guestbook'",
-        "name: same-name",
-    );
+    let yaml = LIST_SET.replace("name: '{{cluster}}-guestbook'", "name: same-name");
     let err = generate(&set_from_yaml(&yaml), &sources).unwrap_err();
     assert!(
         matches!(&err, AppSetError::DuplicateName { name, first: 0, second: 0, .. } if name == "same-name"),
@@ -408,10 +411,19 @@ fn a_duplicate_name_is_an_error() {
 #[test]
 fn an_invalid_generated_name_is_an_error() {
     let (sources, _dir) = sources();
-    let yaml = LIST_SET.replace("name: '{{cluster}}-guestbook'", "name: '{{cluster}}_Guestbook'");
+    let yaml = LIST_SET.replace(
+        "name: '{{cluster}}-guestbook'",
+        "name: '{{cluster}}_Guestbook'",
+    );
     let err = generate(&set_from_yaml(&yaml), &sources).unwrap_err();
-    assert!(matches!(err, AppSetError::InvalidApplication { .. }), "{err:?}");
-    assert!(err.to_string().contains("engineering-dev_Guestbook"), "{err}");
+    assert!(
+        matches!(err, AppSetError::InvalidApplication { .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("engineering-dev_Guestbook"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -451,11 +463,20 @@ spec:
 "#;
     let apps = generate(&set_from_yaml(yaml), &sources).unwrap();
     assert_eq!(names(&apps), ["a", "b"]);
-    assert_eq!(apps[0]["metadata"]["labels"], json!({"from": "generator", "app": "a"}));
+    assert_eq!(
+        apps[0]["metadata"]["labels"],
+        json!({"from": "generator", "app": "a"})
+    );
     assert_eq!(apps[0]["spec"]["project"], "special");
     assert_eq!(apps[0]["spec"]["destination"]["namespace"], "a");
-    assert_eq!(apps[1]["metadata"]["labels"], json!({"from": "set", "app": "b"}));
-    assert_eq!(apps[1]["spec"]["project"], "default", "the project cannot be patched");
+    assert_eq!(
+        apps[1]["metadata"]["labels"],
+        json!({"from": "set", "app": "b"})
+    );
+    assert_eq!(
+        apps[1]["spec"]["project"], "default",
+        "the project cannot be patched"
+    );
     assert_eq!(apps[1]["metadata"]["annotations"], json!({"patched": "b"}));
     assert_eq!(
         apps[1]["spec"]["syncPolicy"],

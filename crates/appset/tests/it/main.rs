@@ -5,4 +5,3 @@
 mod generate;
 mod reconcile;
 mod support;
-mod debug_tmp;

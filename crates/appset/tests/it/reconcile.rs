@@ -13,7 +13,12 @@ const ARGO: &str = "argoproj.io";
 const TRELLIS: &str = "trellis.dev";
 
 /// A list set named `guestbook` with one Application per cluster name.
-fn list_set(group: &str, clusters: &[&str], sync_policy: &str, extra_template_meta: &str) -> String {
+fn list_set(
+    group: &str,
+    clusters: &[&str],
+    sync_policy: &str,
+    extra_template_meta: &str,
+) -> String {
     let elements: Vec<String> = clusters
         .iter()
         .map(|c| format!("{{cluster: {c}}}"))
@@ -50,7 +55,9 @@ fn sorted(mut names: Vec<String>) -> Vec<String> {
 #[tokio::test]
 async fn creates_owned_applications_and_reports_status() {
     let env = Env::new().await;
-    let set = env.apply_set(&list_set(ARGO, &["dev", "prod"], "{}", "")).await;
+    let set = env
+        .apply_set(&list_set(ARGO, &["dev", "prod"], "{}", ""))
+        .await;
     let uid = set["metadata"]["uid"].as_str().unwrap().to_string();
 
     let outcome = env.reconcile(ARGO, "guestbook").await.unwrap();
@@ -82,7 +89,8 @@ async fn creates_owned_applications_and_reports_status() {
         "False"
     );
     assert_eq!(
-        env.condition(ARGO, "guestbook", "ParametersGenerated").await["status"],
+        env.condition(ARGO, "guestbook", "ParametersGenerated")
+            .await["status"],
         "True"
     );
     let status = &env.get_set(ARGO, "guestbook").await["status"];
@@ -120,14 +128,18 @@ async fn trellis_sets_manage_trellis_applications() {
 #[tokio::test]
 async fn a_removed_element_is_deleted_and_cascades_through_the_finalizer() {
     let env = Env::new().await;
-    env.apply_set(&list_set(ARGO, &["dev", "prod"], "{}", "")).await;
+    env.apply_set(&list_set(ARGO, &["dev", "prod"], "{}", ""))
+        .await;
     env.reconcile(ARGO, "guestbook").await.unwrap();
 
     env.apply_set(&list_set(ARGO, &["dev"], "{}", "")).await;
     let seq = env.audit_seq();
     let outcome = env.reconcile(ARGO, "guestbook").await.unwrap();
     assert_eq!(outcome.deleted, ["prod-guestbook"]);
-    assert!(env.app_writes_since(seq).contains(&"delete prod-guestbook".to_string()));
+    assert!(
+        env.app_writes_since(seq)
+            .contains(&"delete prod-guestbook".to_string())
+    );
     // The finalizer holds it until the controller has deleted its resources.
     let apps = env.apps(ARGO).await;
     let prod = &apps["prod-guestbook"];
@@ -148,14 +160,16 @@ async fn preserving_resources_removes_the_finalizer_before_deleting() {
     // carries it until the Application is removed from the set.
     let meta = format!("finalizers: [{RESOURCES_FINALIZER}, example.com/keep-me]");
     let policy = "{preserveResourcesOnDeletion: true}";
-    env.apply_set(&list_set(ARGO, &["dev", "prod"], policy, &meta)).await;
+    env.apply_set(&list_set(ARGO, &["dev", "prod"], policy, &meta))
+        .await;
     env.reconcile(ARGO, "guestbook").await.unwrap();
     assert_eq!(
         env.apps(ARGO).await["prod-guestbook"]["metadata"]["finalizers"],
         json!([RESOURCES_FINALIZER, "example.com/keep-me"])
     );
 
-    env.apply_set(&list_set(ARGO, &["dev"], policy, &meta)).await;
+    env.apply_set(&list_set(ARGO, &["dev"], policy, &meta))
+        .await;
     let seq = env.audit_seq();
     let outcome = env.reconcile(ARGO, "guestbook").await.unwrap();
     assert_eq!(outcome.deleted, ["prod-guestbook"]);
@@ -169,13 +183,28 @@ async fn preserving_resources_removes_the_finalizer_before_deleting() {
     // Only the foreign finalizer is left: nothing cascades.
     let prod = &env.apps(ARGO).await["prod-guestbook"];
     assert!(prod["metadata"]["deletionTimestamp"].is_string());
-    assert_eq!(prod["metadata"]["finalizers"], json!(["example.com/keep-me"]));
+    assert_eq!(
+        prod["metadata"]["finalizers"],
+        json!(["example.com/keep-me"])
+    );
 
     // Without other finalizers the Application simply goes.
     let env = Env::new().await;
-    env.apply_set(&list_set(ARGO, &["dev", "prod"], policy, &format!("finalizers: [{RESOURCES_FINALIZER}]"))).await;
+    env.apply_set(&list_set(
+        ARGO,
+        &["dev", "prod"],
+        policy,
+        &format!("finalizers: [{RESOURCES_FINALIZER}]"),
+    ))
+    .await;
     env.reconcile(ARGO, "guestbook").await.unwrap();
-    env.apply_set(&list_set(ARGO, &["dev"], policy, &format!("finalizers: [{RESOURCES_FINALIZER}]"))).await;
+    env.apply_set(&list_set(
+        ARGO,
+        &["dev"],
+        policy,
+        &format!("finalizers: [{RESOURCES_FINALIZER}]"),
+    ))
+    .await;
     env.reconcile(ARGO, "guestbook").await.unwrap();
     assert_eq!(
         env.apps(ARGO).await.into_keys().collect::<Vec<_>>(),
@@ -188,7 +217,8 @@ async fn create_only_and_create_update_keep_removed_applications() {
     for policy in ["create-only", "create-update"] {
         let env = Env::new().await;
         let sync = format!("{{applicationsSync: {policy}}}");
-        env.apply_set(&list_set(ARGO, &["dev", "prod"], &sync, "")).await;
+        env.apply_set(&list_set(ARGO, &["dev", "prod"], &sync, ""))
+            .await;
         let outcome = env.reconcile(ARGO, "guestbook").await.unwrap();
         assert_eq!(outcome.created.len(), 2, "{policy}");
 
@@ -198,10 +228,15 @@ async fn create_only_and_create_update_keep_removed_applications() {
         env.apply_set(&changed).await;
         let seq = env.audit_seq();
         let outcome = env.reconcile(ARGO, "guestbook").await.unwrap();
-        assert_eq!(outcome.kept.contains(&"prod-guestbook".to_string()), true, "{policy}");
+        assert!(
+            outcome.kept.contains(&"prod-guestbook".to_string()),
+            "{policy}"
+        );
         assert!(outcome.deleted.is_empty(), "{policy}");
         assert!(
-            !env.app_writes_since(seq).iter().any(|w| w.starts_with("delete")),
+            !env.app_writes_since(seq)
+                .iter()
+                .any(|w| w.starts_with("delete")),
             "{policy}"
         );
         let apps = env.apps(ARGO).await;
@@ -221,7 +256,8 @@ async fn create_only_and_create_update_keep_removed_applications() {
 async fn create_delete_deletes_but_never_updates() {
     let env = Env::new().await;
     let sync = "{applicationsSync: create-delete}";
-    env.apply_set(&list_set(ARGO, &["dev", "prod"], sync, "")).await;
+    env.apply_set(&list_set(ARGO, &["dev", "prod"], sync, ""))
+        .await;
     env.reconcile(ARGO, "guestbook").await.unwrap();
     let changed = list_set(ARGO, &["dev"], sync, "")
         .replace("path: 'guestbook/{{cluster}}'", "path: 'v2/{{cluster}}'");
@@ -239,7 +275,8 @@ async fn create_delete_deletes_but_never_updates() {
 async fn an_empty_generation_deletes_everything_the_set_owns() {
     let env = Env::new().await;
     let policy = "{preserveResourcesOnDeletion: true}";
-    env.apply_set(&list_set(ARGO, &["dev", "prod"], policy, "")).await;
+    env.apply_set(&list_set(ARGO, &["dev", "prod"], policy, ""))
+        .await;
     env.reconcile(ARGO, "guestbook").await.unwrap();
     env.apply_set(&list_set(ARGO, &[], policy, "")).await;
     let outcome = env.reconcile(ARGO, "guestbook").await.unwrap();
@@ -250,8 +287,10 @@ async fn an_empty_generation_deletes_everything_the_set_owns() {
 #[tokio::test]
 async fn preserved_labels_keep_their_live_values() {
     let env = Env::new().await;
-    let yaml = list_set(ARGO, &["dev"], "{}", "")
-        .replace("spec:\n  syncPolicy", "spec:\n  preservedFields: {labels: [team]}\n  syncPolicy");
+    let yaml = list_set(ARGO, &["dev"], "{}", "").replace(
+        "spec:\n  syncPolicy",
+        "spec:\n  preservedFields: {labels: [team]}\n  syncPolicy",
+    );
     env.apply_set(&yaml).await;
     env.reconcile(ARGO, "guestbook").await.unwrap();
 
@@ -280,6 +319,55 @@ async fn preserved_labels_keep_their_live_values() {
     let labels = &env.apps(ARGO).await["dev-guestbook"]["metadata"]["labels"];
     assert_eq!(labels["team"], "web", "preserved");
     assert_eq!(labels["other"], "original", "taken back");
+}
+
+#[tokio::test]
+async fn ignored_differences_keep_their_live_values() {
+    let env = Env::new().await;
+    let yaml = list_set(ARGO, &["dev"], "{}", "").replace(
+        "spec:\n  syncPolicy",
+        "spec:\n  ignoreApplicationDifferences: [{jsonPointers: [/spec/source/targetRevision]}]\n  syncPolicy",
+    );
+    let with_revision = yaml.replace(
+        "source: {repoURL: https://example.com/repo.git,",
+        "source: {targetRevision: main, repoURL: https://example.com/repo.git,",
+    );
+    env.apply_set(&with_revision).await;
+    env.reconcile(ARGO, "guestbook").await.unwrap();
+    assert_eq!(
+        env.apps(ARGO).await["dev-guestbook"]["spec"]["source"]["targetRevision"],
+        "main",
+        "created as generated"
+    );
+
+    // Someone pins the revision; then the template changes elsewhere.
+    let info = env
+        .kube
+        .discovery()
+        .resolve("argoproj.io/v1alpha1", "Application")
+        .await
+        .unwrap();
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(env.kube.client().clone(), NS, &info.api_resource);
+    api.patch(
+        "dev-guestbook",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"source": {"targetRevision": "v1.2.3"}}})),
+    )
+    .await
+    .unwrap();
+    env.apply_set(
+        &with_revision.replace("path: 'guestbook/{{cluster}}'", "path: 'v2/{{cluster}}'"),
+    )
+    .await;
+    let outcome = env.reconcile(ARGO, "guestbook").await.unwrap();
+    assert_eq!(outcome.updated, ["dev-guestbook"]);
+    let source = &env.apps(ARGO).await["dev-guestbook"]["spec"]["source"];
+    assert_eq!(
+        source["targetRevision"], "v1.2.3",
+        "ignored difference kept"
+    );
+    assert_eq!(source["path"], "v2/dev", "the rest follows the template");
 }
 
 #[tokio::test]
@@ -329,7 +417,10 @@ spec:
 async fn git_env() -> (Env, GitRepo) {
     let env = Env::new().await;
     let repo = GitRepo::new();
-    repo.write("clusters/a.yaml", "name: alpha\nserver: https://a.example.com\n");
+    repo.write(
+        "clusters/a.yaml",
+        "name: alpha\nserver: https://a.example.com\n",
+    );
     repo.write("clusters/b.json", "{\"name\": \"ignored\"}\n");
     repo.write(
         "clusters/list.yaml",
@@ -393,7 +484,10 @@ async fn a_malformed_file_changes_nothing() {
     let before = env.versions(ARGO).await;
     // The list file loses an element and another file breaks: the removal
     // must not happen while the generation fails.
-    repo.write("clusters/list.yaml", "- {name: beta, server: https://b.example.com}\n");
+    repo.write(
+        "clusters/list.yaml",
+        "- {name: beta, server: https://b.example.com}\n",
+    );
     repo.write("clusters/z.yaml", "name: [unclosed\n");
     repo.commit_all("broken");
     env.sources.refresh();
@@ -415,7 +509,10 @@ async fn a_malformed_file_changes_nothing() {
 async fn a_duplicate_name_is_recorded_and_changes_nothing() {
     let (env, repo) = git_env().await;
     let before = env.versions(ARGO).await;
-    repo.write("clusters/again.yaml", "name: alpha\nserver: https://other.example.com\n");
+    repo.write(
+        "clusters/again.yaml",
+        "name: alpha\nserver: https://other.example.com\n",
+    );
     repo.commit_all("duplicate");
     env.sources.refresh();
     let seq = env.audit_seq();
@@ -425,4 +522,3 @@ async fn a_duplicate_name_is_recorded_and_changes_nothing() {
     assert_eq!(env.versions(ARGO).await, before);
     assert_eq!(env.app_writes_since(seq), Vec::<String>::new());
 }
-pub fn list_set_pub(group: &str, clusters: &[&str], sync_policy: &str, extra: &str) -> String { list_set(group, clusters, sync_policy, extra) }

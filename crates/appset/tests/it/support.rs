@@ -142,7 +142,10 @@ impl Env {
             .map(|(n, a)| {
                 (
                     n,
-                    a["metadata"]["resourceVersion"].as_str().unwrap().to_string(),
+                    a["metadata"]["resourceVersion"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
                 )
             })
             .collect()

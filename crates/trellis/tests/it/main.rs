@@ -4,6 +4,7 @@
 
 mod cluster;
 mod cluster_sync;
+mod controller;
 mod crds;
 mod preview;
 mod render;
