@@ -5,6 +5,7 @@
 mod cluster;
 mod cluster_sync;
 mod controller;
+mod controller_flows;
 mod crds;
 mod preview;
 mod render;

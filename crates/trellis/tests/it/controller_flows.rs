@@ -1,0 +1,315 @@
+//! The controller end to end, continued: operations, rollback, resumed
+//! syncs, app of apps, ApplicationSets, dependencies, projects, deletion.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::controller::{Harness, URL, app, automated, cm, cm_value, settled};
+
+fn history_len(h: &Harness, name: &str) -> usize {
+    h.app(name)
+        .pointer("/status/history")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len)
+}
+
+#[test]
+fn manual_operations_sync_roll_back_and_dry_run() {
+    let mut h = Harness::new();
+    h.repo.write("shop/cm.yaml", &cm("settings", "one"));
+    let one = h.repo.commit_all("one");
+    h.repo.write("shop/cm.yaml", &cm("settings", "two"));
+    h.repo.commit_all("two");
+    h.controller(&[], &[]);
+    // No sync policy: nothing happens until asked.
+    h.apply(&app("shop", "shop", json!({})));
+    h.wait("the first comparison", Duration::from_secs(20), |h| {
+        h.app("shop").pointer("/status/sync/status") == Some(&json!("OutOfSync"))
+    });
+    assert_eq!(cm_value(&h, "settings"), None);
+
+    // A dry run changes nothing and leaves no history.
+    let sync = |op: Value| json!({"operation": {"sync": op, "initiatedBy": {"username": "ops"}}});
+    h.patch("trellis.dev", "Application", "trellis", "shop", sync(json!({"dryRun": true})));
+    h.wait("the dry run", Duration::from_secs(20), |h| {
+        let a = h.app("shop");
+        a.pointer("/status/operationState/phase") == Some(&json!("Succeeded"))
+            && a.get("operation").is_none()
+    });
+    assert!(
+        h.app("shop")["status"]["operationState"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("dry run: 1 to apply")
+    );
+    assert_eq!(cm_value(&h, "settings"), None);
+    assert_eq!(history_len(&h, "shop"), 0);
+
+    // Sync an older revision by hand.
+    h.patch("trellis.dev", "Application", "trellis", "shop", sync(json!({"revision": one})));
+    h.wait("the sync to the first commit", Duration::from_secs(20), |h| {
+        cm_value(h, "settings").as_deref() == Some("one") && history_len(h, "shop") == 1
+    });
+    // Then the branch head.
+    h.patch("trellis.dev", "Application", "trellis", "shop", sync(json!({})));
+    h.wait("the sync to main", Duration::from_secs(20), |h| {
+        cm_value(h, "settings").as_deref() == Some("two") && history_len(h, "shop") == 2
+    });
+    h.wait_synced("shop");
+    // Roll back to the first history entry: its revision, as Argo CD does.
+    let first = h.app("shop")["status"]["history"][0]["revision"].clone();
+    assert_eq!(first, json!(one));
+    h.patch("trellis.dev", "Application", "trellis", "shop", sync(json!({"revision": first})));
+    h.wait("the rollback", Duration::from_secs(20), |h| {
+        cm_value(h, "settings").as_deref() == Some("one") && history_len(h, "shop") == 3
+    });
+    let a = h.app("shop");
+    assert_eq!(a["status"]["history"][2]["initiatedBy"]["username"], "ops");
+    assert!(a.get("operation").is_none(), "the operation is cleared: {a}");
+    // The application is OutOfSync again (git says two), and stays so: no
+    // automated policy.
+    h.wait("out of sync after the rollback", Duration::from_secs(20), |h| {
+        h.app("shop").pointer("/status/sync/status") == Some(&json!("OutOfSync"))
+    });
+
+    // A refresh requested by annotation is done and the annotation removed.
+    h.patch(
+        "trellis.dev",
+        "Application",
+        "trellis",
+        "shop",
+        json!({"metadata": {"annotations": {"argocd.argoproj.io/refresh": "hard"}}}),
+    );
+    h.wait("the refresh", Duration::from_secs(20), |h| {
+        h.app("shop")
+            .pointer("/metadata/annotations/argocd.argoproj.io~1refresh")
+            .is_none()
+    });
+}
+
+const HOOKED: &str = r#"apiVersion: batch/v1
+kind: Job
+metadata:
+  name: migrate
+  annotations:
+    argocd.argoproj.io/hook: PreSync
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: m, image: "migrate:1"}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: first
+  annotations: {argocd.argoproj.io/sync-wave: "0"}
+data: {value: "a"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  annotations: {argocd.argoproj.io/sync-wave: "1"}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: "web:1"}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: last
+  annotations: {argocd.argoproj.io/sync-wave: "2"}
+data: {value: "z"}
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: smoke
+  annotations:
+    argocd.argoproj.io/hook: PostSync
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: s, image: "smoke:1"}]
+"#;
+
+#[test]
+fn a_sync_resumes_after_the_controller_is_killed_between_steps() {
+    let mut h = Harness::new();
+    h.repo.write("shop/all.yaml", HOOKED);
+    h.repo.commit_all("hooks and waves");
+    // Each controller dies (abort, like SIGKILL: no cleanup) after a few
+    // steps; the next one resumes from the state in the Application.
+    for steps in ["2", "3", "2"] {
+        let i = h.controllers.len();
+        h.controller(&[], &[("TRELLIS_TEST_ABORT_AFTER_STEPS", steps)]);
+        if i == 0 {
+            h.apply(&app("shop", "shop", json!({"automated": {"prune": true}})));
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = h.controllers[i].try_wait().unwrap() {
+                assert!(!status.success(), "controller {i} should have been aborted");
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "controller {i} did not stop\n{}",
+                h.logs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(
+            h.app("shop").pointer("/status/operationState/phase"),
+            Some(&json!("Running")),
+            "a sync is in progress after controller {i}"
+        );
+    }
+    h.controller(&[], &[]);
+    h.wait_synced("shop");
+    let app = h.app("shop");
+    assert_eq!(app["status"]["operationState"]["phase"], "Succeeded");
+    assert_eq!(app["status"]["history"].as_array().unwrap().len(), 1);
+    let audit = h.audit();
+    // Each hook was created exactly once, despite three crashes.
+    for job in ["migrate", "smoke"] {
+        let creates = audit
+            .iter()
+            .filter(|e| e.resource == "jobs" && e.name.starts_with(job) && !e.dry_run && e.code == 201)
+            .count();
+        assert_eq!(creates, 1, "creates of hook {job}");
+    }
+    // Nothing but garbage collection deleted anything.
+    let deletes: Vec<String> = audit
+        .iter()
+        .filter(|e| !e.dry_run && e.verb == "delete" && !e.internal())
+        .map(|e| format!("{} {}", e.resource, e.name))
+        .collect();
+    assert_eq!(deletes, Vec::<String>::new());
+    // Waves ran in order: `last` was first written after `first` and `web`.
+    let first_write = |name: &str| {
+        audit
+            .iter()
+            .find(|e| e.name == name && !e.dry_run && e.verb == "patch")
+            .map(|e| e.seq)
+            .unwrap()
+    };
+    assert!(first_write("first") < first_write("web"));
+    assert!(first_write("web") < first_write("last"));
+}
+
+#[test]
+fn deleting_an_application_with_the_finalizer_deletes_its_resources() {
+    let mut h = Harness::new();
+    h.repo.write("shop/cm.yaml", &cm("settings", "one"));
+    h.repo.commit_all("one");
+    h.controller(&[], &[]);
+    let mut object = app("shop", "shop", automated());
+    object["metadata"]["finalizers"] = json!(["resources-finalizer.argocd.argoproj.io"]);
+    h.apply(&object);
+    h.wait_synced("shop");
+    assert!(h.configmap("default", "settings").is_some());
+    trellis_testkit::kubectl_ok(
+        &h.kubeconfig,
+        &["delete", "applications.trellis.dev", "shop", "-n", "trellis", "--wait=false"],
+    );
+    h.wait("the cascade", Duration::from_secs(20), |h| {
+        h.configmap("default", "settings").is_none()
+            && h.get("trellis.dev", "Application", "trellis", "shop").is_none()
+    });
+}
+
+#[test]
+fn depends_on_holds_a_sync_until_the_dependency_is_synced_and_healthy() {
+    let mut h = Harness::new();
+    let deployment = |image: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: db}}\nspec:\n  replicas: 1\n  selector: {{matchLabels: {{app: db}}}}\n  template:\n    metadata: {{labels: {{app: db}}}}\n    spec:\n      containers: [{{name: db, image: \"{image}\"}}]\n"
+        )
+    };
+    // The dependency crash-loops at first (`:fail` images do, here).
+    h.repo.write("db/db.yaml", &deployment("db:fail"));
+    h.repo.write("web/cm.yaml", &cm("web", "on"));
+    h.repo.commit_all("db and web");
+    h.controller(&[], &[]);
+    h.apply(&app("db", "db", automated()));
+    let mut web = app("web", "web", automated());
+    web["metadata"]["annotations"] = json!({"trellis.dev/depends-on": "db"});
+    h.apply(&web);
+    h.wait("web waiting for db", Duration::from_secs(30), |h| {
+        h.app("web")
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .is_some_and(|c| {
+                c.iter().any(|c| {
+                    c["type"] == "DependencyWaitingWarning"
+                        && c["message"].as_str().unwrap_or("").contains("db")
+                })
+            })
+    });
+    assert_eq!(cm_value(&h, "web"), None, "web must not sync before db is healthy");
+    h.repo.write("db/db.yaml", &deployment("db:2"));
+    h.repo.commit_all("db fixed");
+    h.wait_synced("db");
+    h.wait_synced("web");
+    assert_eq!(cm_value(&h, "web").as_deref(), Some("on"));
+}
+
+#[test]
+fn a_project_violation_is_reported_and_never_synced() {
+    let mut h = Harness::new();
+    h.repo.write("shop/cm.yaml", &cm("settings", "one"));
+    h.repo.commit_all("one");
+    h.apply(&json!({
+        "apiVersion": "trellis.dev/v1alpha1",
+        "kind": "AppProject",
+        "metadata": {"name": "restricted", "namespace": "trellis"},
+        "spec": {
+            "sourceRepos": ["https://git.example.com/other/*"],
+            "destinations": [{"server": "*", "namespace": "other"}],
+        },
+    }));
+    h.controller(&[], &[]);
+    let mut object = app("shop", "shop", automated());
+    object["spec"]["project"] = json!("restricted");
+    h.apply(&object);
+    h.wait("the violation", Duration::from_secs(20), |h| {
+        h.app("shop")
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .is_some_and(|c| c.iter().any(|c| c["type"] == "InvalidSpecError"))
+    });
+    let message = h.app("shop")["status"]["conditions"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(message.contains(URL) || message.contains("repo"), "{message}");
+    assert!(message.contains("restricted"), "{message}");
+    assert_eq!(cm_value(&h, "settings"), None);
+    assert!(
+        !h.audit()
+            .iter()
+            .any(|e| e.resource == "configmaps"
+                && e.name == "settings"
+                && !e.dry_run
+                && matches!(e.verb.as_str(), "create" | "update" | "patch" | "delete")),
+        "nothing of the application was written"
+    );
+    // Allowing the repository and namespace lets it sync.
+    h.patch(
+        "trellis.dev",
+        "AppProject",
+        "trellis",
+        "restricted",
+        json!({"spec": {"sourceRepos": ["*"], "destinations": [{"server": "*", "namespace": "*"}]}}),
+    );
+    h.wait_synced("shop");
+    assert!(settled(&h.app("shop")));
+}
