@@ -92,7 +92,19 @@ pub(crate) async fn run(ctx: Arc<Ctx>, group: &'static str) {
             }
         });
     }
+    let mut leader = ctx.leader.subscribe();
     loop {
+        // Only the leader generates: two replicas must not fight over a set.
+        if !*leader.borrow_and_update() {
+            if leader.changed().await.is_err() {
+                return;
+            }
+            if *leader.borrow() {
+                let keys: Vec<(String, String)> = lock(&sets.objects).keys().cloned().collect();
+                lock(&sets.dirty).extend(keys);
+            }
+            continue;
+        }
         let due: Vec<(String, String)> = lock(&sets.dirty).drain().collect();
         for id in due {
             let Some(object) = lock(&sets.objects).get(&id).cloned() else {
@@ -101,7 +113,10 @@ pub(crate) async fn run(ctx: Arc<Ctx>, group: &'static str) {
             let sources = ctx.renderer().sources().clone();
             reconcile_set(&ctx, &object, &sources, &id.1).await;
         }
-        let _ = tokio::time::timeout(Duration::from_secs(60), sets.wake.notified()).await;
+        tokio::select! {
+            _ = tokio::time::timeout(Duration::from_secs(60), sets.wake.notified()) => {}
+            _ = leader.changed() => {}
+        }
     }
 }
 

@@ -73,6 +73,12 @@ pub(crate) struct Ctx {
     /// workers wait for them, so no Application is judged against a
     /// project or cluster not yet read.
     pub listed: tokio::sync::watch::Sender<u32>,
+    /// The shard this replica holds (`None`: standby, or not sharded when
+    /// `options.shards` is 1).
+    pub shard: RwLock<Option<trellis_kube::lease::Shard>>,
+    /// Whether this replica is the leader (runs singleton work such as
+    /// ApplicationSets).
+    pub leader: tokio::sync::watch::Sender<bool>,
 }
 
 impl Controller {
@@ -112,6 +118,8 @@ impl Controller {
             sync_started: Mutex::new(HashMap::new()),
             finished: Mutex::new(HashMap::new()),
             listed: tokio::sync::watch::channel(0).0,
+            shard: RwLock::new(None),
+            leader: tokio::sync::watch::channel(false).0,
             cluster,
             options,
         };
@@ -134,8 +142,10 @@ impl Controller {
     /// configured) the HTTP listener.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<()> {
         let ctx = self.ctx.clone();
-        ensure_default_projects(&ctx).await;
         let mut tasks = JoinSet::new();
+        let (stop_leases, leases_stopped) = tokio::sync::watch::channel(false);
+        start_leases(&ctx, &mut tasks, leases_stopped);
+        ensure_default_projects(&ctx).await;
         if let Some(addr) = ctx.options.listen {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
@@ -170,6 +180,10 @@ impl Controller {
         shutdown.await;
         info!("stopping");
         ctx.queue.close();
+        // Leases are released so another replica takes over at once.
+        let _ = stop_leases.send(true);
+        let mut leader = ctx.leader.subscribe();
+        let _ = tokio::time::timeout(Duration::from_secs(2), leader.wait_for(|l| !*l)).await;
         // Workers finish the step they are in; watches simply stop.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         tasks.abort_all();
@@ -252,9 +266,13 @@ impl Ctx {
         lock(&self.engines).retain(|server, _| server == IN_CLUSTER);
     }
 
-    /// Whether this replica reconciles applications bound for `server`.
-    pub fn owns(&self, _server: &str) -> bool {
-        true
+    /// Whether this replica reconciles applications bound for `server`:
+    /// always when not sharded, else when the server hashes to its shard.
+    pub fn owns(&self, server: &str) -> bool {
+        if self.options.shards <= 1 {
+            return true;
+        }
+        read(&self.shard).is_some_and(|s| s.owns(server))
     }
 
     /// Takes one from the sync-step budget of the abort test hook; true when
@@ -508,6 +526,87 @@ async fn watch_projects(ctx: Arc<Ctx>, group: &'static str) {
             ctx.queue.add(key);
         }
     }
+}
+
+/// Starts leader election and, when sharded, the shard claim; their
+/// results land in `ctx.leader` and `ctx.shard`.
+fn start_leases(
+    ctx: &Arc<Ctx>,
+    tasks: &mut JoinSet<()>,
+    stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    use trellis_kube::lease::{LeaderElector, LeaseConfig, ShardClaim};
+    let duration = ctx.options.lease_duration.max(Duration::from_secs(1));
+    let config = match LeaseConfig::new(duration, duration / 3, duration / 4) {
+        Ok(c) => c,
+        Err(error) => {
+            warn!(%error, "lease timing rejected; using the defaults");
+            LeaseConfig::default()
+        }
+    };
+    let until = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let elector = LeaderElector::new(
+        &ctx.cluster,
+        ctx.options.namespace.clone(),
+        "trellis-controller-leader",
+        ctx.options.identity.clone(),
+        config,
+    );
+    let mut leading = elector.run(until(stopped.clone()));
+    let c = ctx.clone();
+    tasks.spawn(async move {
+        loop {
+            let now = *leading.borrow_and_update();
+            if now != *c.leader.borrow() {
+                info!(leader = now, identity = %c.options.identity, "leadership changed");
+            }
+            c.leader.send_replace(now);
+            c.metrics.set_leader(now);
+            if leading.changed().await.is_err() {
+                c.leader.send_replace(false);
+                c.metrics.set_leader(false);
+                return;
+            }
+        }
+    });
+    let shards = ctx.options.shards.max(1);
+    if shards <= 1 {
+        ctx.metrics
+            .set_shard(&ctx.options.identity, Some(0), shards);
+        return;
+    }
+    ctx.metrics.set_shard(&ctx.options.identity, None, shards);
+    let claim = ShardClaim::new(
+        &ctx.cluster,
+        &ctx.options.namespace,
+        "trellis-controller-shard",
+        &ctx.options.identity,
+        shards,
+        config,
+    );
+    let mut held = claim.run(until(stopped));
+    let c = ctx.clone();
+    tasks.spawn(async move {
+        loop {
+            let shard = *held.borrow_and_update();
+            let changed = *read(&c.shard) != shard;
+            *write(&c.shard) = shard;
+            c.metrics
+                .set_shard(&c.options.identity, shard.map(|s| s.index), shards);
+            if changed {
+                info!(shard = ?shard.map(|s| s.index), "shard assignment changed");
+                let keys: Vec<AppKey> = read(&c.apps).keys().cloned().collect();
+                for key in keys {
+                    c.queue.add(key);
+                }
+            }
+            if held.changed().await.is_err() {
+                return;
+            }
+        }
+    });
 }
 
 /// Creates the `default` AppProject of each group if missing: everything

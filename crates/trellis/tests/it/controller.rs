@@ -149,8 +149,10 @@ impl Harness {
         );
         args.push("--kubeconfig".into());
         args.push(self.kubeconfig.display().to_string());
-        args.push("--listen".into());
-        args.push(format!("127.0.0.1:{}", self.port));
+        if !extra.contains(&"--listen") {
+            args.push("--listen".into());
+            args.push(format!("127.0.0.1:{}", self.port));
+        }
         args.push("--cache-dir".into());
         args.push(self.dir.path().join("cache").display().to_string());
         args.push("--repo-map".into());
@@ -285,9 +287,12 @@ pub fn http_post(port: u16, path: &str, headers: &[(&str, &str)], body: &str) ->
         .unwrap_or(0)
 }
 
+/// A GET; empty when nothing listens (yet).
 pub fn http_get(port: u16, path: &str) -> String {
     use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
     let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).unwrap();
     let mut response = String::new();

@@ -31,7 +31,13 @@ fn manual_operations_sync_roll_back_and_dry_run() {
 
     // A dry run changes nothing and leaves no history.
     let sync = |op: Value| json!({"operation": {"sync": op, "initiatedBy": {"username": "ops"}}});
-    h.patch("trellis.dev", "Application", "trellis", "shop", sync(json!({"dryRun": true})));
+    h.patch(
+        "trellis.dev",
+        "Application",
+        "trellis",
+        "shop",
+        sync(json!({"dryRun": true})),
+    );
     h.wait("the dry run", Duration::from_secs(20), |h| {
         let a = h.app("shop");
         a.pointer("/status/operationState/phase") == Some(&json!("Succeeded"))
@@ -47,12 +53,26 @@ fn manual_operations_sync_roll_back_and_dry_run() {
     assert_eq!(history_len(&h, "shop"), 0);
 
     // Sync an older revision by hand.
-    h.patch("trellis.dev", "Application", "trellis", "shop", sync(json!({"revision": one})));
-    h.wait("the sync to the first commit", Duration::from_secs(20), |h| {
-        cm_value(h, "settings").as_deref() == Some("one") && history_len(h, "shop") == 1
-    });
+    h.patch(
+        "trellis.dev",
+        "Application",
+        "trellis",
+        "shop",
+        sync(json!({"revision": one})),
+    );
+    h.wait(
+        "the sync to the first commit",
+        Duration::from_secs(20),
+        |h| cm_value(h, "settings").as_deref() == Some("one") && history_len(h, "shop") == 1,
+    );
     // Then the branch head.
-    h.patch("trellis.dev", "Application", "trellis", "shop", sync(json!({})));
+    h.patch(
+        "trellis.dev",
+        "Application",
+        "trellis",
+        "shop",
+        sync(json!({})),
+    );
     h.wait("the sync to main", Duration::from_secs(20), |h| {
         cm_value(h, "settings").as_deref() == Some("two") && history_len(h, "shop") == 2
     });
@@ -60,18 +80,29 @@ fn manual_operations_sync_roll_back_and_dry_run() {
     // Roll back to the first history entry: its revision, as Argo CD does.
     let first = h.app("shop")["status"]["history"][0]["revision"].clone();
     assert_eq!(first, json!(one));
-    h.patch("trellis.dev", "Application", "trellis", "shop", sync(json!({"revision": first})));
+    h.patch(
+        "trellis.dev",
+        "Application",
+        "trellis",
+        "shop",
+        sync(json!({"revision": first})),
+    );
     h.wait("the rollback", Duration::from_secs(20), |h| {
         cm_value(h, "settings").as_deref() == Some("one") && history_len(h, "shop") == 3
     });
     let a = h.app("shop");
     assert_eq!(a["status"]["history"][2]["initiatedBy"]["username"], "ops");
-    assert!(a.get("operation").is_none(), "the operation is cleared: {a}");
+    assert!(
+        a.get("operation").is_none(),
+        "the operation is cleared: {a}"
+    );
     // The application is OutOfSync again (git says two), and stays so: no
     // automated policy.
-    h.wait("out of sync after the rollback", Duration::from_secs(20), |h| {
-        h.app("shop").pointer("/status/sync/status") == Some(&json!("OutOfSync"))
-    });
+    h.wait(
+        "out of sync after the rollback",
+        Duration::from_secs(20),
+        |h| h.app("shop").pointer("/status/sync/status") == Some(&json!("OutOfSync")),
+    );
 
     // A refresh requested by annotation is done and the annotation removed.
     h.patch(
@@ -182,7 +213,9 @@ fn a_sync_resumes_after_the_controller_is_killed_between_steps() {
     for job in ["migrate", "smoke"] {
         let creates = audit
             .iter()
-            .filter(|e| e.resource == "jobs" && e.name.starts_with(job) && !e.dry_run && e.code == 201)
+            .filter(|e| {
+                e.resource == "jobs" && e.name.starts_with(job) && !e.dry_run && e.code == 201
+            })
             .count();
         assert_eq!(creates, 1, "creates of hook {job}");
     }
@@ -218,11 +251,19 @@ fn deleting_an_application_with_the_finalizer_deletes_its_resources() {
     assert!(h.configmap("default", "settings").is_some());
     trellis_testkit::kubectl_ok(
         &h.kubeconfig,
-        &["delete", "applications.trellis.dev", "shop", "-n", "trellis", "--wait=false"],
+        &[
+            "delete",
+            "applications.trellis.dev",
+            "shop",
+            "-n",
+            "trellis",
+            "--wait=false",
+        ],
     );
     h.wait("the cascade", Duration::from_secs(20), |h| {
         h.configmap("default", "settings").is_none()
-            && h.get("trellis.dev", "Application", "trellis", "shop").is_none()
+            && h.get("trellis.dev", "Application", "trellis", "shop")
+                .is_none()
     });
 }
 
@@ -254,7 +295,11 @@ fn depends_on_holds_a_sync_until_the_dependency_is_synced_and_healthy() {
                 })
             })
     });
-    assert_eq!(cm_value(&h, "web"), None, "web must not sync before db is healthy");
+    assert_eq!(
+        cm_value(&h, "web"),
+        None,
+        "web must not sync before db is healthy"
+    );
     h.repo.write("db/db.yaml", &deployment("db:2"));
     h.repo.commit_all("db fixed");
     h.wait_synced("db");
@@ -290,16 +335,17 @@ fn a_project_violation_is_reported_and_never_synced() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(message.contains(URL) || message.contains("repo"), "{message}");
+    assert!(
+        message.contains(URL) || message.contains("repo"),
+        "{message}"
+    );
     assert!(message.contains("restricted"), "{message}");
     assert_eq!(cm_value(&h, "settings"), None);
     assert!(
-        !h.audit()
-            .iter()
-            .any(|e| e.resource == "configmaps"
-                && e.name == "settings"
-                && !e.dry_run
-                && matches!(e.verb.as_str(), "create" | "update" | "patch" | "delete")),
+        !h.audit().iter().any(|e| e.resource == "configmaps"
+            && e.name == "settings"
+            && !e.dry_run
+            && matches!(e.verb.as_str(), "create" | "update" | "patch" | "delete")),
         "nothing of the application was written"
     );
     // Allowing the repository and namespace lets it sync.
@@ -312,4 +358,221 @@ fn a_project_violation_is_reported_and_never_synced() {
     );
     h.wait_synced("shop");
     assert!(settled(&h.app("shop")));
+}
+
+const INFRA: &str = "https://git.example.com/platform/infrastructure.git";
+
+fn argo_app(h: &Harness, name: &str) -> Option<Value> {
+    h.get("argoproj.io", "Application", "trellis", name)
+}
+
+/// The example's infrastructure and service repositories as git
+/// repositories, mapped for the controller.
+fn example_repos(h: &mut Harness) -> trellis_testkit::GitRepo {
+    let root = trellis_testkit::workspace_root().join("examples");
+    let infra = trellis_testkit::GitRepo::from_dir(&root.join("infrastructure"), "infra");
+    h.maps.push((INFRA.into(), infra.path().to_path_buf()));
+    for (url, dir) in [
+        (
+            "https://git.example.com/storefront/storefront.git",
+            "storefront",
+        ),
+        ("https://git.example.com/payments/checkout.git", "checkout"),
+    ] {
+        let repo = trellis_testkit::GitRepo::from_dir(&root.join("services").join(dir), dir);
+        h.maps.push((url.into(), repo.path().to_path_buf()));
+        // Kept alive by leaking the handle: the directory must outlive the
+        // controller, which the harness kills on drop.
+        std::mem::forget(repo);
+    }
+    infra
+}
+
+#[test]
+fn the_helm_fleet_fans_out_one_line_adds_a_service_and_removing_it_prunes() {
+    let mut h = Harness::new();
+    let infra = example_repos(&mut h);
+    h.controller(&["--argocd-compat"], &[]);
+    h.apply_yaml(&std::fs::read_to_string(infra.path().join("apps/fleet-staging.yaml")).unwrap());
+    let synced =
+        |name: &'static str| move |h: &Harness| argo_app(h, name).is_some_and(|a| settled(&a));
+    for name in ["fleet-staging", "storefront-staging", "checkout-staging"] {
+        h.wait(name, Duration::from_secs(60), synced(name));
+    }
+    assert!(
+        h.get("apps", "Deployment", "storefront-staging", "storefront")
+            .is_some()
+    );
+
+    // One line in values.yaml (and the service's values file) adds a service.
+    let values = std::fs::read_to_string(infra.path().join("fleet/values.yaml")).unwrap();
+    let with_search = format!(
+        "{values}  - name: search\n    repoURL: https://git.example.com/storefront/storefront.git\n    targetRevision: main\n"
+    );
+    infra.write("fleet/values.yaml", &with_search);
+    infra.write(
+        "values/search/staging.yaml",
+        "replicaCount: 1\nenv:\n  ENVIRONMENT: staging\n",
+    );
+    infra.commit_all("add search");
+    h.wait(
+        "search-staging",
+        Duration::from_secs(60),
+        synced("search-staging"),
+    );
+    let deployments = |h: &Harness| {
+        h.rt.block_on(h.client.list("apps", "Deployment", "search-staging", None))
+            .unwrap()
+            .len()
+    };
+    assert_eq!(deployments(&h), 1);
+
+    // Removing the line deletes the Application, and its finalizer its resources.
+    infra.write("fleet/values.yaml", &values);
+    infra.commit_all("remove search");
+    h.wait("search removed", Duration::from_secs(60), |h| {
+        argo_app(h, "search-staging").is_none() && deployments(h) == 0
+    });
+    // The others are untouched.
+    assert!(
+        h.get("apps", "Deployment", "storefront-staging", "storefront")
+            .is_some()
+    );
+    assert!(argo_app(&h, "checkout-staging").is_some_and(|a| settled(&a)));
+}
+
+fn appset(elements: Value, repo: &str) -> Value {
+    json!({
+        "apiVersion": "trellis.dev/v1alpha1",
+        "kind": "ApplicationSet",
+        "metadata": {"name": "shops", "namespace": "trellis"},
+        "spec": {
+            "generators": [
+                {"list": {"elements": elements}},
+                {"git": {
+                    "repoURL": repo, "revision": "main",
+                    "directories": [{"path": "teams/*"}],
+                    "values": {"shop": "{{path.basename}}"},
+                }},
+            ],
+            "template": {
+                "metadata": {"name": "{{values.shop}}"},
+                "spec": {
+                    "project": "default",
+                    "source": {"repoURL": URL, "targetRevision": "main", "path": "shops/{{values.shop}}"},
+                    "destination": {"server": "https://kubernetes.default.svc", "namespace": "default"},
+                    "syncPolicy": {"automated": {"prune": true}},
+                },
+            },
+        },
+    })
+}
+
+#[test]
+fn an_application_set_generates_applications_and_a_generator_error_deletes_nothing() {
+    let mut h = Harness::new();
+    for name in ["north", "south", "team-a"] {
+        h.repo
+            .write(&format!("shops/{name}/cm.yaml"), &cm(name, name));
+    }
+    h.repo.write("teams/team-a/README", "a team\n");
+    h.repo.commit_all("shops");
+    h.controller(&[], &[]);
+    h.apply(&appset(
+        json!([{"values.shop": "north"}, {"values.shop": "south"}]),
+        URL,
+    ));
+    for name in ["north", "south", "team-a"] {
+        h.wait(name, Duration::from_secs(60), |h| {
+            h.get("trellis.dev", "Application", "trellis", name)
+                .is_some_and(|a| settled(&a))
+        });
+        assert_eq!(cm_value(&h, name).as_deref(), Some(name));
+    }
+    // An element removed: its Application goes (the default policy).
+    h.apply(&appset(json!([{"values.shop": "north"}]), URL));
+    h.wait("south deleted", Duration::from_secs(30), |h| {
+        h.get("trellis.dev", "Application", "trellis", "south")
+            .is_none()
+    });
+    // A generator that cannot read its repository: nothing is deleted, the
+    // error is on the set.
+    let before = h.audit().len();
+    h.apply(&appset(
+        json!([{"values.shop": "north"}]),
+        "https://git.example.com/team/missing.git",
+    ));
+    h.wait("the generator error", Duration::from_secs(30), |h| {
+        h.get("trellis.dev", "ApplicationSet", "trellis", "shops")
+            .and_then(|s| s.pointer("/status/conditions").cloned())
+            .and_then(|c| c.as_array().cloned())
+            .is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["type"] == "ErrorOccurred" && c["status"] == "True")
+            })
+    });
+    assert!(
+        h.get("trellis.dev", "Application", "trellis", "team-a")
+            .is_some()
+    );
+    assert!(
+        h.get("trellis.dev", "Application", "trellis", "north")
+            .is_some()
+    );
+    let deleted: Vec<String> = h.audit()[before..]
+        .iter()
+        .filter(|e| !e.dry_run && e.verb == "delete" && e.resource == "applications")
+        .map(|e| e.name.clone())
+        .collect();
+    assert_eq!(deleted, Vec::<String>::new());
+}
+
+#[test]
+fn two_replicas_elect_one_leader_and_split_the_shards() {
+    let mut h = Harness::new();
+    h.repo.write("shop/cm.yaml", &cm("settings", "one"));
+    h.repo.commit_all("one");
+    let ports = [
+        crate::controller::free_port(),
+        crate::controller::free_port(),
+    ];
+    for port in ports {
+        let listen = format!("127.0.0.1:{port}");
+        h.controller(
+            &[
+                "--shards",
+                "2",
+                "--lease-duration",
+                "2s",
+                "--listen",
+                &listen,
+            ],
+            &[],
+        );
+    }
+    let gauge = |text: &str, name: &str| -> Option<i64> {
+        text.lines()
+            .find(|l| l.starts_with(name) && !l.starts_with('#'))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+    };
+    h.wait("one leader and two shards", Duration::from_secs(30), |_| {
+        let metrics: Vec<String> = ports
+            .iter()
+            .map(|p| crate::controller::http_get(*p, "/metrics"))
+            .collect();
+        let leaders: i64 = metrics
+            .iter()
+            .filter_map(|m| gauge(m, "trellis_leader "))
+            .sum();
+        let mut shards: Vec<i64> = metrics
+            .iter()
+            .filter_map(|m| gauge(m, "trellis_shard{"))
+            .collect();
+        shards.sort();
+        leaders == 1 && shards == [0, 1]
+    });
+    // The in-cluster destination belongs to shard 0, whoever holds it.
+    h.apply(&app("shop", "shop", automated()));
+    h.wait_synced("shop");
 }

@@ -7,6 +7,7 @@ mod cluster_sync;
 mod controller;
 mod controller_flows;
 mod crds;
+mod install;
 mod preview;
 mod render;
 mod support;
