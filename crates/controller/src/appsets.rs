@@ -43,11 +43,13 @@ pub(crate) async fn run(ctx: Arc<Ctx>, group: &'static str) {
     let sets = Arc::new(Sets::default());
     lock(registry()).push(sets.clone());
     let resource = api_resource(group, "ApplicationSet", "applicationsets");
+    // Owned here, so the watches stop when this task is stopped.
+    let mut watches = tokio::task::JoinSet::new();
     for namespace in ctx.options.namespaces() {
         let api: Api<DynamicObject> =
             Api::namespaced_with(ctx.cluster.client().clone(), &namespace, &resource);
         let sets = sets.clone();
-        tokio::spawn(async move {
+        watches.spawn(async move {
             let mut stream = watcher(api, watcher::Config::default())
                 .default_backoff()
                 .boxed();

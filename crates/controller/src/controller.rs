@@ -144,7 +144,8 @@ impl Controller {
         let ctx = self.ctx.clone();
         let mut tasks = JoinSet::new();
         let (stop_leases, leases_stopped) = tokio::sync::watch::channel(false);
-        start_leases(&ctx, &mut tasks, leases_stopped);
+        let mut leases = JoinSet::new();
+        start_leases(&ctx, &mut leases, leases_stopped);
         ensure_default_projects(&ctx).await;
         if let Some(addr) = ctx.options.listen {
             let listener = tokio::net::TcpListener::bind(addr)
@@ -180,10 +181,12 @@ impl Controller {
         shutdown.await;
         info!("stopping");
         ctx.queue.close();
-        // Leases are released so another replica takes over at once.
+        // Leases are released so another replica takes over at once; the
+        // forwarding tasks end when the lease tasks have let go.
         let _ = stop_leases.send(true);
-        let mut leader = ctx.leader.subscribe();
-        let _ = tokio::time::timeout(Duration::from_secs(2), leader.wait_for(|l| !*l)).await;
+        let released = async { while leases.join_next().await.is_some() {} };
+        let _ = tokio::time::timeout(Duration::from_secs(3), released).await;
+        leases.abort_all();
         // Workers finish the step they are in; watches simply stop.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         tasks.abort_all();
@@ -193,6 +196,7 @@ impl Controller {
             .flatten()
             .is_some()
         {}
+        debug!(references = Arc::strong_count(&ctx), "controller stopped");
         Ok(())
     }
 }
