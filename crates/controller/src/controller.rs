@@ -69,6 +69,11 @@ pub(crate) struct Ctx {
     /// The requested operation each Application last finished, so a watch
     /// that has not yet seen it cleared does not start it again.
     pub finished: Mutex<HashMap<AppKey, trellis_model::Operation>>,
+    /// The running syncs' states as last stepped by this process (also
+    /// persisted in the Applications, read from there after a restart).
+    pub sync_states: Mutex<HashMap<AppKey, trellis_engine::sync::SyncState>>,
+    /// What each destination serves (Helm's `.Capabilities`), by server.
+    pub capabilities: RwLock<HashMap<String, trellis_render::Capabilities>>,
     /// Counts watches (projects, secrets) whose first listing is complete:
     /// workers wait for them, so no Application is judged against a
     /// project or cluster not yet read.
@@ -117,6 +122,8 @@ impl Controller {
             kill_after_steps: Mutex::new(kill_after_steps),
             sync_started: Mutex::new(HashMap::new()),
             finished: Mutex::new(HashMap::new()),
+            sync_states: Mutex::new(HashMap::new()),
+            capabilities: RwLock::new(HashMap::new()),
             listed: tokio::sync::watch::channel(0).0,
             shard: RwLock::new(None),
             leader: tokio::sync::watch::channel(false).0,
@@ -262,6 +269,62 @@ impl Ctx {
                 .find(|c| c.name == name)
                 .map(|c| c.server.clone())
                 .ok_or_else(|| format!("there is no cluster named '{name}'")),
+        }
+    }
+
+    /// What a destination serves, as last read (empty until read: Helm's
+    /// defaults then apply).
+    pub fn capabilities(&self, server: &str) -> trellis_render::Capabilities {
+        read(&self.capabilities)
+            .get(server)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Reads what a destination serves; `fresh` re-reads discovery (a CRD
+    /// may have appeared). Returns whether it changed.
+    pub async fn read_capabilities(&self, server: &str, engine: &Engine, fresh: bool) -> bool {
+        let discovery = engine.cluster().discovery();
+        if fresh && let Err(error) = discovery.invalidate().await {
+            debug!(%server, %error, "discovery refresh failed");
+            return false;
+        }
+        let (Ok(version), Ok(api_versions)) = (
+            discovery.server_version().await,
+            discovery.api_versions().await,
+        ) else {
+            return false;
+        };
+        let capabilities = trellis_render::Capabilities {
+            kube_version: Some(version),
+            api_versions,
+        };
+        let mut all = write(&self.capabilities);
+        let changed = all.get(server) != Some(&capabilities);
+        all.insert(server.to_string(), capabilities);
+        changed
+    }
+
+    /// Whether an Application's render inputs are what its cached render
+    /// was made from (a cheap check: git tree ids, no render).
+    pub fn inputs_unchanged(&self, key: &AppKey, renderer: &AppRenderer) -> bool {
+        let Some(object) = self.app(key) else {
+            return true;
+        };
+        let Ok(parsed) = trellis_model::Application::from_value(&object, &Origin::default()) else {
+            return false;
+        };
+        let app = parsed.value;
+        let Ok(server) = self.server_of(
+            app.spec.destination.server.as_deref(),
+            app.spec.destination.name.as_deref(),
+        ) else {
+            return false;
+        };
+        let capabilities = self.capabilities(&server);
+        match crate::render_cache::content_key(&app, renderer, &capabilities) {
+            Some(content) => self.render_cache.key_of(key).as_deref() == Some(content.as_str()),
+            None => false,
         }
     }
 
@@ -412,6 +475,7 @@ fn forget_app(ctx: &Ctx, key: &AppKey) {
     write(&ctx.apps).remove(key);
     lock(&ctx.triggers).remove(key);
     lock(&ctx.statuses).remove(key);
+    lock(&ctx.sync_states).remove(key);
     ctx.render_cache.forget(key);
     ctx.metrics.forget(key);
     let label = trellis_engine::tracking::AppId::new(&key.namespace, &key.name).label_value();
@@ -662,6 +726,15 @@ async fn refresh_ticker(ctx: Arc<Ctx>) {
     loop {
         tokio::time::sleep(interval).await;
         ctx.renderer().sources().refresh();
+        let engines: Vec<(String, Engine)> = lock(&ctx.engines)
+            .iter()
+            .map(|(s, e)| (s.clone(), e.clone()))
+            .collect();
+        for (server, engine) in engines {
+            if ctx.read_capabilities(&server, &engine, true).await {
+                info!(%server, "the destination's APIs changed");
+            }
+        }
         let keys: Vec<AppKey> = read(&ctx.apps).keys().cloned().collect();
         let jitter = ctx.options.refresh_jitter.as_millis() as u64;
         for key in keys {

@@ -9,7 +9,7 @@ pub enum ControllerError {
     /// The sync engine failed (not a failed sync: those are recorded in the
     /// Application's status).
     #[error(transparent)]
-    Engine(#[from] trellis_engine::EngineError),
+    Engine(Box<trellis_engine::EngineError>),
     /// An object could not be turned into JSON or back.
     #[error("{what}: {source}")]
     Json {
@@ -30,10 +30,24 @@ pub enum ControllerError {
     },
     /// The repository cache could not be set up.
     #[error(transparent)]
-    Source(#[from] trellis_source::SourceError),
+    Source(Box<trellis_source::SourceError>),
     /// A blocking task panicked or was cancelled.
     #[error("background task failed: {0}")]
     Task(String),
+}
+
+// Boxed: these errors are large, and a reconcile's result is passed around
+// on every call.
+impl From<trellis_engine::EngineError> for ControllerError {
+    fn from(e: trellis_engine::EngineError) -> Self {
+        Self::Engine(Box::new(e))
+    }
+}
+
+impl From<trellis_source::SourceError> for ControllerError {
+    fn from(e: trellis_source::SourceError) -> Self {
+        Self::Source(Box::new(e))
+    }
 }
 
 /// The controller's result type.

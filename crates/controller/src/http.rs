@@ -81,11 +81,27 @@ impl Controller {
             })
             .map(|(k, _)| k.clone())
             .collect();
-        for key in &keys {
-            ctx.queue.add(key.clone());
-        }
+        let count = keys.len();
+        // Applications whose inputs changed go first: a commit that touches
+        // one service reaches it without waiting behind every other
+        // application of the repository, which is refreshed after it.
+        let ctx2 = ctx.clone();
+        tokio::task::spawn_blocking(move || {
+            let renderer = ctx2.renderer();
+            let mut later = Vec::new();
+            for key in keys {
+                if ctx2.inputs_unchanged(&key, &renderer) {
+                    later.push(key);
+                } else {
+                    ctx2.queue.add(key);
+                }
+            }
+            for key in later {
+                ctx2.queue.add(key);
+            }
+        });
         crate::appsets::queue_all(ctx);
-        keys.len()
+        count
     }
 }
 

@@ -37,7 +37,7 @@ pub(crate) struct StartRequest {
 #[derive(Debug)]
 pub(crate) enum Start {
     /// Start this sync now.
-    Now(StartRequest),
+    Now(Box<StartRequest>),
     /// Look again after this long (a retry back-off or self-heal delay).
     After(Duration),
 }
@@ -61,10 +61,10 @@ pub(crate) fn decide(
         && op.sync.is_some()
         && lock(&ctx.finished).get(key) != Some(op)
     {
-        return Some(Start::Now(StartRequest {
+        return Some(Start::Now(Box::new(StartRequest {
             operation: op.clone(),
             retry_count: 0,
-        }));
+        })));
     }
     // A failed sync with retries left.
     if let Some(last) = last
@@ -75,10 +75,10 @@ pub(crate) fn decide(
             let wait = backoff(&retry, last.retry_count);
             let since = finished_since(last);
             if since >= wait {
-                return Some(Start::Now(StartRequest {
+                return Some(Start::Now(Box::new(StartRequest {
                     operation: last.operation.clone(),
                     retry_count: last.retry_count + 1,
-                }));
+                })));
             }
             return Some(Start::After(wait - since));
         }
@@ -127,7 +127,7 @@ pub(crate) fn decide(
         }
     }
     let multi = app.spec.has_multiple_sources();
-    Some(Start::Now(StartRequest {
+    Some(Start::Now(Box::new(StartRequest {
         operation: Operation {
             sync: Some(SyncOperation {
                 revision: if multi {
@@ -152,7 +152,7 @@ pub(crate) fn decide(
             ..Operation::default()
         },
         retry_count: 0,
-    }))
+    })))
 }
 
 fn short(revisions: &[String]) -> String {
@@ -305,9 +305,16 @@ pub(crate) async fn start(
     let rendered = match &target {
         Some(target) => {
             let (ctx2, target2) = (ctx.clone(), target.clone());
+            let server = ctx
+                .server_of(
+                    app.spec.destination.server.as_deref(),
+                    app.spec.destination.name.as_deref(),
+                )
+                .unwrap_or_default();
+            let capabilities = ctx.capabilities(&server);
             tokio::task::spawn_blocking(move || {
                 let renderer = ctx2.renderer();
-                match renderer.render(&target2) {
+                match renderer.render_for(&target2, &capabilities) {
                     Ok(r) => Rendered {
                         manifests: Ok(Arc::new(r.manifests)),
                         sources: r.sources,
@@ -425,6 +432,7 @@ pub(crate) async fn resume(
     };
     let id = trellis_engine::app_id(app);
     for _ in 0..64 {
+        let before = progress(&state);
         let mut messages = Vec::new();
         let outcome = engine
             .step(&id, &mut state, &mut |event| match event {
@@ -448,15 +456,33 @@ pub(crate) async fn resume(
         if let Some(m) = messages.last() {
             op_state.message = m.clone();
         }
-        op_state.sync_state = Some(serde_json::to_string(&state).map_err(json("sync state"))?);
-        let mut status = ctx.status_of(key, object);
-        status.operation_state = Some(op_state.clone());
-        status::write(ctx, key, object, status, false).await?;
+        // A step that only looked at health changed nothing worth a write:
+        // the persisted state is what a resumed sync needs, not every
+        // health message on the way.
+        if progress(&state) != before || !messages.is_empty() {
+            op_state.sync_state = Some(serde_json::to_string(&state).map_err(json("sync state"))?);
+            let mut status = ctx.status_of(key, object);
+            status.operation_state = Some(op_state.clone());
+            status::write(ctx, key, object, status, false).await?;
+        }
+        lock(&ctx.sync_states).insert(key.clone(), state.clone());
         if outcome == StepOutcome::Waiting {
             return Ok(Some(ctx.options.engine.poll_interval));
         }
     }
     Ok(Some(Duration::ZERO))
+}
+
+/// What a persisted sync state must record: where the sync is and what
+/// each task came to (health messages aside).
+fn progress(state: &SyncState) -> (usize, bool, bool, OperationPhase, Vec<TaskStatus>) {
+    (
+        state.cursor,
+        state.started_ms.is_some(),
+        state.failed,
+        state.phase,
+        state.results.iter().map(|r| r.status).collect(),
+    )
 }
 
 fn sync_result(
@@ -510,13 +536,13 @@ fn sync_result(
                         name: t.key.name.clone(),
                         status: Some(status),
                         message: r.message.clone(),
-                        hook_type: hook.then(|| match t.phase {
+                        hook_type: hook.then_some(match t.phase {
                             Phase::PreSync => HookType::PreSync,
                             Phase::Sync => HookType::Sync,
                             Phase::PostSync => HookType::PostSync,
                             Phase::SyncFail => HookType::SyncFail,
                         }),
-                        hook_phase: hook.then(|| match r.status {
+                        hook_phase: hook.then_some(match r.status {
                             TaskStatus::Failed => OperationPhase::Failed,
                             TaskStatus::Running => OperationPhase::Running,
                             _ => OperationPhase::Succeeded,
@@ -565,6 +591,7 @@ async fn finish(
     }
     op_state.finished_at = Some(status::now());
     op_state.sync_state = None;
+    lock(&ctx.sync_states).remove(key);
     if let Some(state) = state {
         let mut result = op_state.sync_result.clone().unwrap_or_default();
         result.resources = sync_result(

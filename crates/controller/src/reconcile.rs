@@ -81,7 +81,10 @@ pub(crate) async fn reconcile(ctx: &Arc<Ctx>, key: &AppKey) -> Result<Option<Dur
         return operation::resume(ctx, key, &object, &app, &engine, state).await;
     }
 
-    let rendered = render(ctx, key, &app).await?;
+    if !read(&ctx.capabilities).contains_key(&server) {
+        ctx.read_capabilities(&server, &engine, false).await;
+    }
+    let rendered = render(ctx, key, &app, &server).await?;
     let comparison = engine.compare(&app, rendered.as_input()).await?;
     let previous = ctx.status_of(key, &object);
     let waiting = unmet_dependencies(ctx, key, &app);
@@ -106,7 +109,7 @@ pub(crate) async fn reconcile(ctx: &Arc<Ctx>, key: &AppKey) -> Result<Option<Dur
     status::write(ctx, key, &object, status, true).await?;
     match start {
         Some(Start::Now(start)) => {
-            operation::start(ctx, key, &object, &app, &engine, &rendered, start).await?;
+            operation::start(ctx, key, &object, &app, &engine, &rendered, *start).await?;
             Ok(Some(Duration::ZERO))
         }
         Some(Start::After(delay)) => Ok(Some(delay)),
@@ -115,12 +118,19 @@ pub(crate) async fn reconcile(ctx: &Arc<Ctx>, key: &AppKey) -> Result<Option<Dur
 }
 
 /// Renders in a blocking thread (git and templates are synchronous).
-pub(crate) async fn render(ctx: &Arc<Ctx>, key: &AppKey, app: &Application) -> Result<Rendered> {
+pub(crate) async fn render(
+    ctx: &Arc<Ctx>,
+    key: &AppKey,
+    app: &Application,
+    server: &str,
+) -> Result<Rendered> {
     let (ctx2, key2, app2) = (ctx.clone(), key.clone(), app.clone());
+    let capabilities = ctx.capabilities(server);
     let started = std::time::Instant::now();
     let (rendered, hit) = tokio::task::spawn_blocking(move || {
         let renderer = ctx2.renderer();
-        ctx2.render_cache.render(&key2, &app2, &renderer)
+        ctx2.render_cache
+            .render(&key2, &app2, &renderer, &capabilities)
     })
     .await
     .map_err(|e| ControllerError::Task(e.to_string()))?;

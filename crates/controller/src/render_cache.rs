@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 use trellis_model::{Application, ApplicationSource, Manifest};
-use trellis_render::{AppRenderer, ResolvedSource};
+use trellis_render::{AppRenderer, Capabilities, ResolvedSource};
 
 use crate::AppKey;
 
@@ -63,8 +63,9 @@ impl RenderCache {
         key: &AppKey,
         app: &Application,
         renderer: &AppRenderer,
+        capabilities: &Capabilities,
     ) -> (Rendered, bool) {
-        let content = content_key(app, renderer);
+        let content = content_key(app, renderer, capabilities);
         if let Some(content) = &content {
             let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
             if let Some((k, rendered)) = entries.get(key)
@@ -73,7 +74,7 @@ impl RenderCache {
                 return (rendered.clone(), true);
             }
         }
-        let rendered = match renderer.render(app) {
+        let rendered = match renderer.render_for(app, capabilities) {
             Ok(r) => Rendered {
                 manifests: Ok(Arc::new(r.manifests)),
                 sources: r.sources,
@@ -96,6 +97,15 @@ impl RenderCache {
         (rendered, false)
     }
 
+    /// The content key of an application's cached render, if any.
+    pub fn key_of(&self, key: &AppKey) -> Option<String> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .map(|(k, _)| k.clone())
+    }
+
     /// Forgets an application's render (a hard refresh, or a deleted app).
     pub fn forget(&self, key: &AppKey) {
         self.entries
@@ -108,9 +118,15 @@ impl RenderCache {
 /// The content key of an application's render; `None` when an input has
 /// no content id (a plain directory) or cannot be resolved (the render
 /// will report why).
-pub fn content_key(app: &Application, renderer: &AppRenderer) -> Option<String> {
+pub fn content_key(
+    app: &Application,
+    renderer: &AppRenderer,
+    capabilities: &Capabilities,
+) -> Option<String> {
     let sources = renderer.sources();
     let mut hash = Sha256::new();
+    // A chart gated on an API (a CRD) renders anew when the API appears.
+    hash.update(format!("{capabilities:?}").as_bytes());
     let settings = serde_json::json!({
         "name": app.name(),
         "namespace": app.namespace(),

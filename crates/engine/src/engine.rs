@@ -68,7 +68,9 @@ pub struct Engine {
     cache: LiveCache,
     dry_runs: DryRunCache,
     inventories: Arc<Mutex<HashMap<AppId, BTreeSet<GroupKind>>>>,
-    pending: Arc<Mutex<Vec<PendingWrite>>>,
+    /// Writes not yet seen in the cache, by the writing application's label
+    /// value: a comparison waits for its own application's writes only.
+    pending: Arc<Mutex<HashMap<String, Vec<PendingWrite>>>>,
     pub(crate) options: EngineOptions,
 }
 
@@ -228,7 +230,16 @@ impl Engine {
     ) -> Result<Comparison> {
         let id = app_id(app);
         let rules = IgnoreRules::new(&app.spec.ignore_differences)?;
-        let live = self.live_objects(&id, &prepared).await?;
+        let mut live = self.live_objects(&id, &prepared).await?;
+        // The cache keeps objects without managedFields; rules that name
+        // field managers read them from the server.
+        for (key, object) in live.iter_mut() {
+            if rules.needs_managed_fields(key)
+                && let Some(fresh) = self.cluster.get(key).await?
+            {
+                *object = Arc::new(fresh);
+            }
+        }
         // Dry-run what the cache cannot answer, then compare from the cache.
         let mut answers: HashMap<ResourceKey, std::result::Result<DryRunAnswer, String>> =
             HashMap::new();
@@ -300,8 +311,8 @@ impl Engine {
         self.cache
             .ensure(&kinds, self.options.cache_timeout)
             .await?;
-        self.settle().await;
         let label = id.label_value();
+        self.settle(&label).await;
         let mut live = HashMap::new();
         for (_, object) in self.cache.store().objects(&label, &kinds) {
             if !id.owns(&object) {
@@ -315,10 +326,10 @@ impl Engine {
     }
 
     /// Waits (bounded) until the cache reflects the engine's own writes.
-    async fn settle(&self) {
+    async fn settle(&self, label: &str) {
         let pending: Vec<PendingWrite> = {
             let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            std::mem::take(&mut *p)
+            p.remove(label).unwrap_or_default()
         };
         if pending.is_empty() {
             return;
@@ -359,6 +370,8 @@ impl Engine {
         self.pending
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+            .entry(write.label.clone())
+            .or_default()
             .push(write);
         if stored.is_none() {
             self.dry_runs.forget(key);

@@ -85,6 +85,14 @@ impl IgnoreRules {
         Ok(Self { rules: compiled })
     }
 
+    /// Whether a rule for this resource names field managers: then the live
+    /// object's managedFields are needed (the live cache drops them).
+    pub fn needs_managed_fields(&self, key: &ResourceKey) -> bool {
+        self.rules
+            .iter()
+            .any(|r| !r.rule.managed_fields_managers.is_empty() && matches(&r.rule, key))
+    }
+
     /// Removes every ignored field from `desired` and `live` (the live
     /// object, with its managedFields, decides which fields the named
     /// managers own).

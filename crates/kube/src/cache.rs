@@ -245,7 +245,8 @@ impl Writer {
     pub fn apply_event(&mut self, event: watcher::Event<Value>) {
         match event {
             watcher::Event::Init => self.buffer = Some(HashMap::new()),
-            watcher::Event::InitApply(object) => {
+            watcher::Event::InitApply(mut object) => {
+                trim(&mut object);
                 let (Some(label), Some(at)) = (self.label_of(&object), ObjectRef::of(&object))
                 else {
                     return;
@@ -281,7 +282,8 @@ impl Writer {
     }
 
     /// Inserts or replaces one object (also used to seed a store directly).
-    pub fn upsert(&mut self, object: Value) {
+    pub fn upsert(&mut self, mut object: Value) {
+        trim(&mut object);
         let Some(at) = ObjectRef::of(&object) else {
             return;
         };
@@ -307,6 +309,16 @@ impl Writer {
     /// Marks the kind as completely listed (for stores seeded directly).
     pub fn mark_ready(&mut self) {
         self.write(|s| s.ready = true);
+    }
+}
+
+/// Drops what no reader of the cache needs and what makes up much of a
+/// typical object: `metadata.managedFields` (often half of it). A reader
+/// that needs them (field-manager based ignore rules) reads the object
+/// from the server.
+fn trim(object: &mut Value) {
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
     }
 }
 

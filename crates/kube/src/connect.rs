@@ -2,6 +2,7 @@
 //! service account of the pod Trellis runs in.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
@@ -26,6 +27,9 @@ pub struct Cluster {
     discovery: Discovery,
     default_namespace: String,
     server: String,
+    /// What the client was built from, so [`Cluster::with_user_agent`] can
+    /// build another with one header changed.
+    config: Arc<kube::Config>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -82,7 +86,7 @@ impl Cluster {
     pub fn from_config(config: kube::Config) -> Result<Self> {
         let server = config.cluster_url.to_string();
         let default_namespace = config.default_namespace.clone();
-        let client = kube::Client::try_from(config).map_err(|source| Error::Client {
+        let client = kube::Client::try_from(config.clone()).map_err(|source| Error::Client {
             server: server.clone(),
             source: Box::new(source),
         })?;
@@ -91,7 +95,31 @@ impl Cluster {
             client,
             default_namespace,
             server,
+            config: Arc::new(config),
         })
+    }
+
+    /// The same cluster, reached by a client whose requests carry `agent`
+    /// (`trellis-controller/0.1.0`, say) as their `User-Agent`, so the API
+    /// server's audit log tells them apart from other clients'. The copy has
+    /// its own connection pool and discovery cache.
+    pub fn with_user_agent(&self, agent: &str) -> Result<Self> {
+        let invalid = |source: kube::Error| Error::Client {
+            server: self.server.clone(),
+            source: Box::new(source),
+        };
+        // The header types are kube's own `http` ones, inferred from
+        // `Config::headers`, so no second copy of that crate is named here.
+        let name = "user-agent"
+            .parse()
+            .map_err(|e| invalid(kube::Error::HttpError(Into::into(e))))?;
+        let value = agent
+            .parse()
+            .map_err(|e| invalid(kube::Error::HttpError(Into::into(e))))?;
+        let mut config = (*self.config).clone();
+        config.headers.retain(|(n, _)| n != "user-agent");
+        config.headers.push((name, value));
+        Self::from_config(config)
     }
 
     /// The underlying kube-rs client.
@@ -112,5 +140,39 @@ impl Cluster {
     /// The API server URL.
     pub fn server(&self) -> &str {
         &self.server
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cluster() -> Cluster {
+        let url = "http://127.0.0.1:9".parse().unwrap();
+        Cluster::from_config(kube::Config::new(url)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_user_agent_replaces_the_previous_one() {
+        let cluster = cluster()
+            .with_user_agent("first/1")
+            .unwrap()
+            .with_user_agent("trellis-controller/0.1.0")
+            .unwrap();
+        let agents: Vec<&str> = cluster
+            .config
+            .headers
+            .iter()
+            .filter(|(n, _)| n == "user-agent")
+            .map(|(_, v)| v.to_str().unwrap())
+            .collect();
+        assert_eq!(agents, ["trellis-controller/0.1.0"]);
+        assert_eq!(cluster.server(), "http://127.0.0.1:9/");
+    }
+
+    #[tokio::test]
+    async fn a_user_agent_with_a_line_break_is_refused() {
+        let err = cluster().with_user_agent("bad\nagent").unwrap_err();
+        assert!(matches!(err, Error::Client { .. }), "{err}");
     }
 }

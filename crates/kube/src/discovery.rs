@@ -84,6 +84,38 @@ impl Discovery {
         Ok(self.read(|t| t.by_gk.get(&key).cloned()))
     }
 
+    /// Every `group/version` (`v1` for the core group) and
+    /// `group/version/Kind` the server serves, sorted: what Helm charts see
+    /// as `.Capabilities.APIVersions`.
+    pub async fn api_versions(&self) -> Result<Vec<String>> {
+        if !self.read(|t| t.loaded) {
+            self.reload(None).await?;
+        }
+        let mut out: Vec<String> = self.read(|t| {
+            t.by_gvk
+                .values()
+                .flat_map(|info| {
+                    let gv = info.api_resource.api_version.clone();
+                    let gvk = format!("{gv}/{}", info.api_resource.kind);
+                    [gv, gvk]
+                })
+                .collect()
+        });
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// The server's version (`v1.32.4`).
+    pub async fn server_version(&self) -> Result<String> {
+        let info = self
+            .client
+            .apiserver_version()
+            .await
+            .map_err(|e| Error::from_kube("read", "the server version".into(), e))?;
+        Ok(info.git_version)
+    }
+
     /// Forgets everything; the next lookup reads discovery again.
     pub async fn invalidate(&self) -> Result<()> {
         let generation = *self.refresh.lock().await;

@@ -10,7 +10,7 @@ use trellis_model::{Application, ApplicationSource, Manifest};
 use trellis_source::{Snapshot, Sources, normalize_url};
 
 use crate::directory::DirectoryRenderer;
-use crate::{RenderError, RenderInput, Renderer};
+use crate::{Capabilities, RenderError, RenderInput, Renderer};
 
 /// The kind of tool that renders a source, chosen as Argo CD chooses it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -117,6 +117,16 @@ impl AppRenderer {
     /// Every source is resolved first, so a source can read files of another
     /// through its `ref` name (`$values/envs/prod.yaml`), whatever their order.
     pub fn render(&self, app: &Application) -> Result<RenderedApp, RenderError> {
+        self.render_for(app, &Capabilities::default())
+    }
+
+    /// Renders all of an application's sources for a destination that
+    /// serves `capabilities` (what Helm charts see as `.Capabilities`).
+    pub fn render_for(
+        &self,
+        app: &Application,
+        capabilities: &Capabilities,
+    ) -> Result<RenderedApp, RenderError> {
         let sources = app.spec.all_sources();
         if sources.is_empty() {
             return Err(RenderError::NoSource);
@@ -176,6 +186,7 @@ impl AppRenderer {
                 path: &path,
                 refs: &refs,
                 revision: &resolved.target_revision,
+                capabilities,
             };
             rendered.manifests.extend(renderer.render(&input)?);
             rendered.sources.push(resolved);

@@ -46,6 +46,22 @@ pub struct RenderInput<'a> {
     /// The revision the source was asked at (its `targetRevision`, or an
     /// override), for `$ARGOCD_APP_SOURCE_TARGET_REVISION`.
     pub revision: &'a str,
+    /// What the destination cluster serves (Helm's `.Capabilities`).
+    pub capabilities: &'a Capabilities,
+}
+
+/// What a destination cluster serves, as templates see it: Helm's
+/// `.Capabilities.KubeVersion` and `.Capabilities.APIVersions`. Empty (the
+/// default) means "no cluster known": Helm's own defaults apply. An
+/// application's `helm.kubeVersion` and `helm.apiVersions` override these,
+/// as in Argo CD.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Capabilities {
+    /// The server's version (`v1.32.4` or `1.32.4`).
+    pub kube_version: Option<String>,
+    /// Every `group/version` and `group/version/Kind` served (`v1`,
+    /// `apps/v1`, `apps/v1/Deployment`, ...).
+    pub api_versions: Vec<String>,
 }
 
 /// Turns one application source into manifests.

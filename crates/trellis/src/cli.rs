@@ -58,6 +58,8 @@ pub enum Command {
     Preview(PreviewArgs),
     /// Print the CustomResourceDefinitions of Trellis's kinds.
     Crds(CrdsArgs),
+    /// Print (or apply) the manifests that run Trellis in a cluster.
+    Install(InstallArgs),
     /// The embedded Kubernetes API server.
     Cluster(ClusterArgs),
     /// Show how an application's live resources differ from its manifests
@@ -379,6 +381,40 @@ pub struct CrdsArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = ManifestFormat::Yaml)]
     pub output: ManifestFormat,
+}
+
+/// `trellis install`.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// The controller's namespace (its Applications and Secrets live there).
+    #[arg(long, default_value = "trellis", value_name = "NS")]
+    pub namespace: String,
+    /// The controller's image (default: ghcr.io/trellis-dev/trellis:VERSION).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// Also install Argo CD's argoproj.io CRDs and reconcile its
+    /// Applications (leave out where Argo CD itself is installed).
+    #[arg(long)]
+    pub argocd_compat: bool,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = ManifestFormat::Yaml, conflicts_with = "apply")]
+    pub output: ManifestFormat,
+    /// Apply the manifests server-side instead of printing them.
+    #[arg(long)]
+    pub apply: bool,
+    /// With --apply: have the server check everything and store nothing.
+    #[arg(long, requires = "apply")]
+    pub dry_run: bool,
+    /// With --apply: take over fields other field managers own.
+    #[arg(long, requires = "apply")]
+    pub force_conflicts: bool,
+    /// Kubeconfig file for --apply (default: $KUBECONFIG, then
+    /// ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context for --apply (default: the current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
 }
 
 /// Formats for commands that print Kubernetes objects.

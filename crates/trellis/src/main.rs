@@ -65,6 +65,7 @@ fn run(cli: &Cli, progress: &Progress) -> anyhow::Result<Outcome> {
     let mut out = BufWriter::new(stdout.lock());
     let outcome = match &cli.command {
         Command::Crds(args) => commands::crds::run(args, &mut out)?,
+        Command::Install(args) => commands::install::run(args, &mut out)?,
         Command::Cluster(args) => commands::cluster::run(args)?,
         Command::Controller(args) => commands::controller::run(args, &cli.global)?,
         Command::Up(args) => commands::up::run(args, &cli.global)?,
@@ -101,7 +102,11 @@ fn run_rendering(
         Command::Sync(args) => commands::sync::run(args, renderer, progress, out),
         Command::Status(args) => commands::status::run(args, renderer, progress, out),
         Command::Wait(args) => commands::wait::run(args, renderer, progress, out),
-        Command::Crds(_) | Command::Cluster(_) | Command::Controller(_) | Command::Up(_) => {
+        Command::Crds(_)
+        | Command::Install(_)
+        | Command::Cluster(_)
+        | Command::Controller(_)
+        | Command::Up(_) => {
             unreachable!("run() handles commands without a renderer")
         }
     }

@@ -233,9 +233,27 @@ impl Manager {
         }
     }
 
+    /// The objects of a kind in `ns` whose controller is `uid`, found
+    /// through the owner index rather than a list of the namespace (a
+    /// namespace with a thousand Deployments would make every reconcile
+    /// read them all).
     fn owned(&self, group: &str, resource: &str, ns: &str, uid: &str) -> ApiResult<Vec<Value>> {
-        let (all, _) = self.cluster().store.list(group, resource, Some(ns), None)?;
-        Ok(all.into_iter().filter(|o| controlled_by(o, uid)).collect())
+        let mut keys: Vec<Key> = self
+            .index
+            .of(uid)
+            .into_iter()
+            .filter(|k| k.group == group && k.resource == resource && k.namespace == ns)
+            .collect();
+        keys.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            if let Some(o) = self.cluster().store.get(&key)?
+                && controlled_by(&o, uid)
+            {
+                out.push(o);
+            }
+        }
+        Ok(out)
     }
 
     /// Writes `status` unless it is what the object already has.

@@ -69,10 +69,15 @@ impl Renderer for HelmRenderer {
     fn render(&self, input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderError> {
         let helm = input.source.helm.as_ref();
         let chart = self.chart(input)?;
+        // The application's settings win over what the destination serves.
         let kube_version = helm
             .and_then(|h| h.kube_version.clone())
-            .filter(|v| !v.is_empty());
-        let api_versions = helm.map(|h| h.api_versions.clone()).unwrap_or_default();
+            .filter(|v| !v.is_empty())
+            .or_else(|| input.capabilities.kube_version.clone());
+        let api_versions = helm
+            .map(|h| h.api_versions.clone())
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| input.capabilities.api_versions.clone());
         let env = build_env(
             input.app,
             input.source,

@@ -34,7 +34,9 @@ pub fn run(args: &ControllerArgs, global: &GlobalArgs) -> Result<Outcome> {
     };
     let rt = runtime()?;
     rt.block_on(async {
-        let cluster = connect(args).await?;
+        let cluster = connect(args)
+            .await?
+            .with_user_agent(concat!("trellis-controller/", env!("CARGO_PKG_VERSION")))?;
         let controller = Controller::new(cluster, options).context("starting the controller")?;
         controller.run(shutdown_signal()).await?;
         Ok(Outcome::Clean)

@@ -4,6 +4,7 @@ pub mod cluster;
 pub mod controller;
 pub mod crds;
 pub mod diff;
+pub mod install;
 pub mod preview;
 pub mod render;
 pub mod status;

@@ -576,3 +576,49 @@ fn two_replicas_elect_one_leader_and_split_the_shards() {
     h.apply(&app("shop", "shop", automated()));
     h.wait_synced("shop");
 }
+
+#[test]
+fn a_chart_gated_on_an_api_renders_again_when_the_api_appears() {
+    let mut h = Harness::new();
+    h.repo.write(
+        "chart/Chart.yaml",
+        "apiVersion: v2\nname: gated\nversion: 1.0.0\n",
+    );
+    h.repo.write(
+        "chart/templates/all.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kube\ndata:\n  version: {{ .Capabilities.KubeVersion.Version | quote }}\n{{- if .Capabilities.APIVersions.Has \"example.com/v1/Widget\" }}\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: gadget\nspec:\n  size: 3\n{{- end }}\n",
+    );
+    h.repo.commit_all("gated chart");
+    h.controller(&[], &[]);
+    h.apply(&app("gated", "chart", automated()));
+    h.wait_synced("gated");
+    // The destination's version, not Helm's default, reaches the template.
+    let version = h.configmap("default", "kube").unwrap()["data"]["version"].clone();
+    assert_eq!(version, json!("v1.32.4"));
+    assert!(
+        h.get("example.com", "Widget", "default", "gadget")
+            .is_none()
+    );
+    // The CRD appears: the chart renders the Widget at the next refresh,
+    // with no commit.
+    h.apply(&json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {
+            "group": "example.com",
+            "scope": "Namespaced",
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
+            "versions": [{
+                "name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
+            }],
+        },
+    }));
+    h.wait("the widget", Duration::from_secs(30), |h| {
+        // This client's discovery predates the CRD.
+        h.rt.block_on(h.client.discovery().invalidate()).unwrap();
+        h.get("example.com", "Widget", "default", "gadget")
+            .is_some()
+    });
+}

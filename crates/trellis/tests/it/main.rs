@@ -12,3 +12,4 @@ mod preview;
 mod render;
 mod support;
 mod tree;
+mod up;

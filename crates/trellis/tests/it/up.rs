@@ -48,7 +48,9 @@ fn up_syncs_every_example_application_and_a_second_run_resumes() {
     // Resumed, not recreated: the root application's history holds the one
     // sync of the first run.
     assert!(
-        !second.stderr.contains("root                         Unknown"),
+        !second
+            .stderr
+            .contains("root                         Unknown"),
         "{second:?}"
     );
 }
