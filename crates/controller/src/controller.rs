@@ -328,6 +328,18 @@ impl Ctx {
         }
     }
 
+    /// A destination server's cluster name: `in-cluster`, or the name its
+    /// cluster Secret gives.
+    pub fn cluster_name(&self, server: &str) -> String {
+        if server == IN_CLUSTER {
+            return "in-cluster".into();
+        }
+        read(&self.clusters)
+            .get(server)
+            .map(|c| c.name.clone())
+            .unwrap_or_default()
+    }
+
     /// Drops every cached engine (cluster Secrets changed).
     pub fn reset_engines(&self) {
         lock(&self.engines).retain(|server, _| server == IN_CLUSTER);
@@ -699,11 +711,7 @@ async fn ensure_default_projects(ctx: &Ctx) {
             "apiVersion": format!("{group}/{}", trellis_model::VERSION),
             "kind": "AppProject",
             "metadata": {"name": "default", "namespace": ctx.options.namespace},
-            "spec": {
-                "sourceRepos": ["*"],
-                "destinations": [{"server": "*", "namespace": "*"}],
-                "clusterResourceWhitelist": [{"group": "*", "kind": "*"}],
-            },
+            "spec": trellis_model::rules::default_project_spec(),
         });
         let options = ApplyOptions {
             field_manager: "trellis-controller".into(),

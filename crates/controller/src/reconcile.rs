@@ -66,7 +66,7 @@ pub(crate) async fn reconcile(ctx: &Arc<Ctx>, key: &AppKey) -> Result<Option<Dur
             .merge_patch(&key.resource(), &patch, false)
             .await?;
     }
-    if let Some(violations) = project_violations(ctx, key, &app) {
+    if let Some(violations) = project_violations(ctx, key, &app, &server) {
         return invalid(ctx, key, &object, "InvalidSpecError", violations).await;
     }
     let engine = match ctx.engine(&server) {
@@ -85,6 +85,9 @@ pub(crate) async fn reconcile(ctx: &Arc<Ctx>, key: &AppKey) -> Result<Option<Dur
         ctx.read_capabilities(&server, &engine, false).await;
     }
     let rendered = render(ctx, key, &app, &server).await?;
+    if let Some(violations) = resource_violations(ctx, key, &app, &engine, &rendered).await {
+        return invalid(ctx, key, &object, "InvalidSpecError", violations).await;
+    }
     let comparison = engine.compare(&app, rendered.as_input()).await?;
     let previous = ctx.status_of(key, &object);
     let waiting = unmet_dependencies(ctx, key, &app);
@@ -167,7 +170,7 @@ fn refresh_requested(object: &Value) -> Option<String> {
 }
 
 /// Why the Application's project does not allow it, if it does not.
-fn project_violations(ctx: &Ctx, key: &AppKey, app: &Application) -> Option<String> {
+fn project_violations(ctx: &Ctx, key: &AppKey, app: &Application, server: &str) -> Option<String> {
     let name = if app.spec.project.is_empty() {
         "default"
     } else {
@@ -195,6 +198,73 @@ fn project_violations(ctx: &Ctx, key: &AppKey, app: &Application) -> Option<Stri
                 .join("; "),
         )
     }
+}
+
+/// The rendered resources the Application's project does not permit (by
+/// kind, cluster- or namespace-scoped), in words; `None` when all are.
+async fn resource_violations(
+    ctx: &Ctx,
+    key: &AppKey,
+    app: &Application,
+    engine: &trellis_engine::Engine,
+    rendered: &Rendered,
+) -> Option<String> {
+    let Ok(manifests) = &rendered.manifests else {
+        return None;
+    };
+    let project = {
+        let name = if app.spec.project.is_empty() {
+            "default"
+        } else {
+            app.spec.project.as_str()
+        };
+        read(&ctx.projects)
+            .get(&(
+                key.group.clone(),
+                ctx.options.namespace.clone(),
+                name.to_string(),
+            ))
+            .cloned()?
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for m in manifests.iter() {
+        let (Some(api_version), Some(kind)) = (
+            m.object.get("apiVersion").and_then(Value::as_str),
+            m.object.get("kind").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        if !seen.insert((api_version.to_string(), kind.to_string())) {
+            continue;
+        }
+        let (group, _) = trellis_kube::discovery::split_api_version(api_version);
+        let namespaced = match engine
+            .cluster()
+            .discovery()
+            .resolve(api_version, kind)
+            .await
+        {
+            Ok(info) => info.namespaced,
+            // A kind defined by a CRD in this very render: its scope says.
+            Err(_) => crd_scope(manifests, group, kind).unwrap_or(true),
+        };
+        if let Err(v) = trellis_model::rules::check_resource(&project, group, kind, namespaced) {
+            out.push(v.to_string());
+        }
+    }
+    (!out.is_empty()).then(|| out.join("; "))
+}
+
+fn crd_scope(manifests: &[trellis_model::Manifest], group: &str, kind: &str) -> Option<bool> {
+    manifests.iter().find_map(|m| {
+        let o = &m.object;
+        let spec = o.get("spec")?;
+        (o.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition")
+            && spec.get("group").and_then(Value::as_str) == Some(group)
+            && spec.pointer("/names/kind").and_then(Value::as_str) == Some(kind))
+        .then(|| spec.get("scope").and_then(Value::as_str) != Some("Cluster"))
+    })
 }
 
 /// The Applications this one depends on that are not Synced and Healthy

@@ -211,14 +211,21 @@ impl Harness {
 
     /// Waits until an application is Synced and Healthy with no sync running.
     pub fn wait_synced(&self, name: &str) {
-        self.wait(
-            &format!("{name} Synced and Healthy"),
-            Duration::from_secs(60),
-            |h| {
-                h.get("trellis.dev", "Application", "trellis", name)
-                    .is_some_and(|a| settled(&a))
-            },
-        );
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let app = self.get("trellis.dev", "Application", "trellis", name);
+            if app.as_ref().is_some_and(settled) {
+                return;
+            }
+            if Instant::now() > deadline {
+                let status = app.map(|a| a["status"].to_string()).unwrap_or_default();
+                panic!(
+                    "timed out waiting for {name} Synced and Healthy; status: {status}\n{}",
+                    self.logs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Sends a GitHub push webhook for `url`; returns the HTTP status.

@@ -622,3 +622,145 @@ fn a_chart_gated_on_an_api_renders_again_when_the_api_appears() {
             .is_some()
     });
 }
+
+#[test]
+fn a_kind_the_project_does_not_permit_is_never_synced() {
+    let mut h = Harness::new();
+    h.repo.write("shop/cm.yaml", &cm("settings", "one"));
+    h.repo.write(
+        "shop/ns.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop-extra\n",
+    );
+    h.repo.commit_all("one");
+    h.apply(&json!({
+        "apiVersion": "trellis.dev/v1alpha1",
+        "kind": "AppProject",
+        "metadata": {"name": "team", "namespace": "trellis"},
+        "spec": {
+            "sourceRepos": ["*"],
+            "destinations": [{"server": "*", "namespace": "*"}],
+            // No clusterResourceWhitelist: cluster-scoped kinds are denied.
+        },
+    }));
+    h.controller(&[], &[]);
+    let mut object = app("shop", "shop", automated());
+    object["spec"]["project"] = json!("team");
+    h.apply(&object);
+    h.wait("the violation", Duration::from_secs(20), |h| {
+        h.app("shop")
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .is_some_and(|c| {
+                c.iter().any(|c| {
+                    c["type"] == "InvalidSpecError"
+                        && c["message"].as_str().unwrap_or("").contains("Namespace")
+                })
+            })
+    });
+    assert_eq!(cm_value(&h, "settings"), None, "nothing of it is synced");
+    assert!(h.get("", "Namespace", "", "shop-extra").is_none());
+}
+
+#[test]
+fn a_failed_sync_is_retried_with_backoff() {
+    let mut h = Harness::new();
+    h.repo.write(
+        "shop/deploy.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 1\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: \"web:fail\"}]\n",
+    );
+    h.repo.commit_all("a crash-looping deployment");
+    h.controller(&["--sync-timeout", "2s"], &[]);
+    let policy = json!({
+        "automated": {"prune": true},
+        "retry": {"limit": 2, "backoff": {"duration": "1s", "factor": 1, "maxDuration": "1s"}},
+    });
+    h.apply(&app("shop", "shop", policy));
+    h.wait("two retries, then failed", Duration::from_secs(60), |h| {
+        let a = h.app("shop");
+        a.pointer("/status/operationState/retryCount") == Some(&json!(2))
+            && a.pointer("/status/operationState/phase") == Some(&json!("Failed"))
+    });
+    let a = h.app("shop");
+    assert!(
+        a["status"]["operationState"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("web"),
+        "{a}"
+    );
+    // Failed syncs leave no history entry.
+    assert!(a["status"]["history"].as_array().is_none_or(Vec::is_empty));
+}
+
+#[test]
+fn a_cluster_secret_adds_a_destination_cluster() {
+    let mut h = Harness::new();
+    h.repo.write("shop/cm.yaml", &cm("settings", "remote"));
+    h.repo.commit_all("one");
+    let remote =
+        h.rt.block_on(trellis_localcluster::start(
+            trellis_localcluster::ServeOptions::default(),
+        ))
+        .unwrap();
+    let b64 = |s: &str| {
+        use std::io::Write;
+        let mut out = Vec::new();
+        let mut child = std::process::Command::new("base64")
+            .arg("-w0")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+        std::io::Read::read_to_end(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+        child.wait().unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    h.apply(&json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": "cluster-remote",
+            "namespace": "trellis",
+            "labels": {"argocd.argoproj.io/secret-type": "cluster"},
+        },
+        "data": {
+            "name": b64("remote"),
+            "server": b64(&remote.url()),
+            "config": b64(r#"{"bearerToken": "not-a-real-token-1234"}"#),
+        },
+    }));
+    h.controller(&[], &[]);
+    let mut object = app("shop", "shop", automated());
+    object["spec"]["destination"] = json!({"name": "remote", "namespace": "default"});
+    h.apply(&object);
+    h.wait("a status", Duration::from_secs(20), |h| {
+        h.app("shop").get("status").is_some()
+    });
+    h.wait_synced("shop");
+    let remote_client = {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubeconfig");
+        remote.write_kubeconfig(&path).unwrap();
+        h.rt.block_on(trellis_kube::Cluster::connect(
+            &trellis_kube::ConnectOptions {
+                kubeconfig: Some(path),
+                context: None,
+            },
+        ))
+        .unwrap()
+    };
+    let key = trellis_model::ResourceKey {
+        group: String::new(),
+        kind: "ConfigMap".into(),
+        namespace: "default".into(),
+        name: "settings".into(),
+    };
+    let got = h.rt.block_on(remote_client.get(&key)).unwrap();
+    assert_eq!(got.unwrap()["data"]["value"], "remote");
+    // Not on the controller's own cluster.
+    assert_eq!(cm_value(&h, "settings"), None);
+    // The token never shows in the logs or the Application.
+    assert!(!h.logs().contains("not-a-real-token"));
+    assert!(!h.app("shop").to_string().contains("not-a-real-token"));
+}
