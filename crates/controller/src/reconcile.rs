@@ -186,7 +186,13 @@ fn project_violations(ctx: &Ctx, key: &AppKey, app: &Application, server: &str) 
             "application references project {name} which does not exist"
         ));
     };
-    let violations = trellis_model::rules::check_application(project, app, &ctx.options.namespace);
+    // Projects match destinations by server and by name: both are filled in,
+    // as Argo CD resolves one from the other.
+    let mut resolved = app.clone();
+    resolved.spec.destination.server = Some(server.to_string());
+    resolved.spec.destination.name = Some(ctx.cluster_name(server));
+    let violations =
+        trellis_model::rules::check_application(project, &resolved, &ctx.options.namespace);
     if violations.is_empty() {
         None
     } else {
