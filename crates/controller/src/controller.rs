@@ -62,7 +62,8 @@ pub(crate) struct Ctx {
     pub render_cache: RenderCache,
     pub metrics: Arc<Metrics>,
     pub secrets: Mutex<Secrets>,
-    /// Test hook: abort the process after this many sync steps.
+    /// Test hook: SIGKILL the process after this many sync steps (from
+    /// `TRELLIS_TEST_KILL_AFTER_STEPS`).
     pub kill_after_steps: Mutex<Option<u64>>,
     /// When each application's running sync started (for the metric).
     pub sync_started: Mutex<HashMap<AppKey, Instant>>,
@@ -103,7 +104,7 @@ impl Controller {
             }
         }));
         let sources = Sources::new(options.source.clone())?;
-        let kill_after_steps = std::env::var("TRELLIS_TEST_ABORT_AFTER_STEPS")
+        let kill_after_steps = std::env::var("TRELLIS_TEST_KILL_AFTER_STEPS")
             .ok()
             .and_then(|v| v.parse().ok());
         let ctx = Ctx {
@@ -354,8 +355,8 @@ impl Ctx {
         read(&self.shard).is_some_and(|s| s.owns(server))
     }
 
-    /// Takes one from the sync-step budget of the abort test hook; true when
-    /// the process should stop now.
+    /// Takes one from the sync-step budget of the kill test hook; true when
+    /// the process should die now.
     pub fn should_abort(&self) -> bool {
         let mut left = lock(&self.kill_after_steps);
         match left.as_mut() {

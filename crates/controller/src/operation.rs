@@ -444,7 +444,11 @@ pub(crate) async fn resume(
             })
             .await?;
         if ctx.should_abort() {
-            warn!(app = %key, "aborting after a sync step (test hook)");
+            // A real SIGKILL: no destructor, no flush, no status write.
+            warn!(app = %key, "killing this process after a sync step (test hook)");
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &std::process::id().to_string()])
+                .status();
             std::process::abort();
         }
         if outcome == StepOutcome::Done {
