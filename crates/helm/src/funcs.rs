@@ -6,7 +6,38 @@ use std::fmt::Write as _;
 
 use trellis_template::{FuncError, FuncMap, Map, Sig, Ty, Value};
 
+use std::sync::{Arc, OnceLock};
+
+use crate::cache::ContentCache;
+use crate::values::deep_copy;
 use crate::yaml::{YamlError, from_yaml_value, must_to_yaml, to_yaml, to_yaml_pretty};
+
+/// Texts kept by each parse cache, in bytes.
+const PARSE_CACHE_BYTES: usize = 16 << 20;
+
+/// `fromYaml`/`fromYamlArray` parses, by text. Hits are deep-copied: the
+/// caller may mutate the maps it gets (Sprig's `set`).
+fn parse_yaml(text: &str) -> Result<Value, YamlError> {
+    static CACHE: OnceLock<ContentCache<Result<Value, YamlError>>> = OnceLock::new();
+    CACHE
+        .get_or_init(|| ContentCache::new(PARSE_CACHE_BYTES))
+        .get_or_compute(text.as_bytes(), || from_yaml_value(text))
+        .map(|v| deep_copy(&v))
+}
+
+/// `fromJson`/`fromJsonArray` parses, by text (serde_json's tree, converted
+/// to fresh template values by the caller).
+fn parse_json(text: &str) -> Result<Arc<serde_json::Value>, String> {
+    static CACHE: OnceLock<ContentCache<Result<Arc<serde_json::Value>, String>>> =
+        OnceLock::new();
+    CACHE
+        .get_or_init(|| ContentCache::new(PARSE_CACHE_BYTES))
+        .get_or_compute(text.as_bytes(), || {
+            serde_json::from_str::<serde_json::Value>(text)
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
+        })
+}
 
 fn error_map(msg: String) -> Value {
     let mut m = Map::new();
@@ -43,7 +74,7 @@ pub(crate) fn register(f: &mut FuncMap) {
         Ok(Value::from(to_yaml_pretty(&a[0])))
     });
     f.add("fromYaml", str1(), |a| {
-        Ok(match from_yaml_value(a[0].as_str().unwrap_or_default()) {
+        Ok(match parse_yaml(a[0].as_str().unwrap_or_default()) {
             Ok(Value::Nil) => Value::map(Map::new()),
             Ok(v @ Value::Map(_)) => v,
             Ok(v) => error_map(format!(
@@ -54,7 +85,7 @@ pub(crate) fn register(f: &mut FuncMap) {
         })
     });
     f.add("fromYamlArray", str1(), |a| {
-        Ok(match from_yaml_value(a[0].as_str().unwrap_or_default()) {
+        Ok(match parse_yaml(a[0].as_str().unwrap_or_default()) {
             Ok(Value::Nil) => Value::list(Vec::new()),
             Ok(v @ Value::List(_)) => v,
             Ok(v) => Value::list(vec![Value::from(format!(
@@ -66,27 +97,27 @@ pub(crate) fn register(f: &mut FuncMap) {
     });
     f.add("fromJson", str1(), |a| {
         Ok(
-            match serde_json::from_str::<serde_json::Value>(a[0].as_str().unwrap_or_default()) {
-                Ok(j @ serde_json::Value::Object(_)) => Value::from(&j),
+            match parse_json(a[0].as_str().unwrap_or_default()).as_deref() {
+                Ok(j @ serde_json::Value::Object(_)) => Value::from(j),
                 Ok(serde_json::Value::Null) => Value::map(Map::new()),
                 Ok(j) => error_map(format!(
                     "json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
-                    json_kind(&Value::from(&j))
+                    json_kind(&Value::from(j))
                 )),
-                Err(e) => error_map(e.to_string()),
+                Err(e) => error_map(e.clone()),
             },
         )
     });
     f.add("fromJsonArray", str1(), |a| {
         Ok(
-            match serde_json::from_str::<serde_json::Value>(a[0].as_str().unwrap_or_default()) {
-                Ok(j @ serde_json::Value::Array(_)) => Value::from(&j),
+            match parse_json(a[0].as_str().unwrap_or_default()).as_deref() {
+                Ok(j @ serde_json::Value::Array(_)) => Value::from(j),
                 Ok(serde_json::Value::Null) => Value::list(Vec::new()),
                 Ok(j) => Value::list(vec![Value::from(format!(
                     "json: cannot unmarshal {} into Go value of type []interface {{}}",
-                    json_kind(&Value::from(&j))
+                    json_kind(&Value::from(j))
                 ))]),
-                Err(e) => Value::list(vec![Value::from(e.to_string())]),
+                Err(e) => Value::list(vec![Value::from(e.clone())]),
             },
         )
     });

@@ -28,6 +28,7 @@
 
 #![warn(missing_docs)]
 
+mod cache;
 pub mod chart;
 pub mod files;
 mod funcs;

@@ -120,32 +120,39 @@ pub fn split_manifests(text: &str) -> Vec<String> {
     let b = text.as_bytes();
     let mut docs = Vec::new();
     let mut start = 0;
-    let mut i = 0;
-    // Separator: (^|\s*\n)---\s*
-    while i < b.len() {
-        // The newline before `---` must not have been consumed by the
-        // previous separator's trailing blanks (Helm's regex matches never
-        // overlap), so `---\n---` separates only once.
-        let at_line_start = i == 0 || (i > start && b[i - 1] == b'\n');
-        if at_line_start && b[i..].starts_with(b"---") {
-            // The separator also swallows blank space before the newline.
-            let mut sep_start = i;
-            if i > 0 {
-                sep_start = i - 1; // the '\n'
-                while sep_start > start && b[sep_start - 1].is_ascii_whitespace() {
-                    sep_start -= 1;
-                }
+    // Separator: (^|\s*\n)---\s*. Rendered CRDs run to megabytes, so the
+    // scan jumps from one `\n---` to the next (a vectorized substring
+    // search). The newline before `---` must not have been consumed by the
+    // previous separator's trailing blanks (Helm's regex matches never
+    // overlap), so `---\n---` separates only once: the search for the next
+    // separator starts where the last one ended.
+    let newline_dashes = memchr::memmem::Finder::new(b"\n---");
+    let mut at_start = b.starts_with(b"---");
+    let mut from = 0;
+    loop {
+        let i = if std::mem::take(&mut at_start) {
+            0
+        } else {
+            match newline_dashes.find(&b[from..]) {
+                Some(n) => from + n + 1,
+                None => break,
             }
-            let mut end = i + 3;
-            while end < b.len() && b[end].is_ascii_whitespace() {
-                end += 1;
+        };
+        // The separator also swallows blank space before the newline.
+        let mut sep_start = i;
+        if i > 0 {
+            sep_start = i - 1; // the '\n'
+            while sep_start > start && b[sep_start - 1].is_ascii_whitespace() {
+                sep_start -= 1;
             }
-            docs.push(&text[start..sep_start]);
-            start = end;
-            i = end;
-            continue;
         }
-        i += 1;
+        let mut end = i + 3;
+        while end < b.len() && b[end].is_ascii_whitespace() {
+            end += 1;
+        }
+        docs.push(&text[start..sep_start]);
+        start = end;
+        from = end;
     }
     docs.push(&text[start..]);
     docs.into_iter()
@@ -165,12 +172,21 @@ struct Head {
 /// Heads of documents already read, by content: a chart re-rendered with
 /// unchanged output (the usual case of a refresh) skips reading its
 /// documents again. Bounded by the bytes of the documents kept.
+///
+/// The key hashes only a document's length and its ends ([`doc_key`]):
+/// hashing whole documents (megabytes of CRDs) cost more than the rest of
+/// the lookup, while comparing a hit with the kept text is a `memcmp`.
+/// Documents that differ only inside (a certificate made on each render)
+/// share a key, so a key holds a few documents, newest first.
 struct HeadCache {
-    map: std::collections::HashMap<u64, (std::sync::Arc<str>, Head)>,
+    map: std::collections::HashMap<u64, Vec<(std::sync::Arc<str>, Head)>>,
     bytes: usize,
 }
 
 const HEAD_CACHE_BYTES: usize = 64 << 20;
+
+/// Documents kept under one key of [`HeadCache`].
+const HEADS_PER_KEY: usize = 4;
 
 fn head_cache() -> &'static std::sync::Mutex<HeadCache> {
     static CACHE: std::sync::OnceLock<std::sync::Mutex<HeadCache>> = std::sync::OnceLock::new();
@@ -182,17 +198,33 @@ fn head_cache() -> &'static std::sync::Mutex<HeadCache> {
     })
 }
 
-fn head(doc: &str) -> Result<Head, YamlError> {
+/// The [`HeadCache`] key of a document: its length and its first and last
+/// 256 bytes.
+fn doc_key(doc: &str) -> u64 {
     use std::hash::{Hash as _, Hasher as _};
+    const ENDS: usize = 256;
+    let b = doc.as_bytes();
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    doc.hash(&mut hasher);
-    let key = hasher.finish();
+    b.len().hash(&mut hasher);
+    if b.len() <= 2 * ENDS {
+        b.hash(&mut hasher);
+    } else {
+        b[..ENDS].hash(&mut hasher);
+        b[b.len() - ENDS..].hash(&mut hasher);
+    }
+    hasher.finish()
+}
+
+fn head(doc: &str) -> Result<Head, YamlError> {
+    let key = doc_key(doc);
     {
         let cache = head_cache()
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((text, h)) = cache.map.get(&key)
-            && **text == *doc
+        if let Some((_, h)) = cache
+            .map
+            .get(&key)
+            .and_then(|kept| kept.iter().find(|(text, _)| **text == *doc))
         {
             return Ok(h.clone());
         }
@@ -207,9 +239,13 @@ fn head(doc: &str) -> Result<Head, YamlError> {
     }
     if doc.len() <= HEAD_CACHE_BYTES / 4 {
         cache.bytes += doc.len();
-        cache
-            .map
-            .insert(key, (std::sync::Arc::from(doc), h.clone()));
+        let kept = cache.map.entry(key).or_default();
+        kept.insert(0, (std::sync::Arc::from(doc), h.clone()));
+        let dropped: usize = kept
+            .drain(kept.len().min(HEADS_PER_KEY)..)
+            .map(|(text, _)| text.len())
+            .sum();
+        cache.bytes -= dropped;
     }
     Ok(h)
 }
@@ -445,6 +481,39 @@ mod tests {
         assert!(split_manifests("  \n").is_empty());
     }
 
+    /// The separator regex of Helm, `(^|\s*\n)---\s*`, matched byte by byte
+    /// without skipping ahead: the reference for the newline-jumping scan.
+    fn split_bytewise(text: &str) -> Vec<String> {
+        let text = text.trim_start();
+        let b = text.as_bytes();
+        let (mut docs, mut start, mut i) = (Vec::new(), 0, 0);
+        while i < b.len() {
+            let at_line_start = i == 0 || (i > start && b[i - 1] == b'\n');
+            if at_line_start && b[i..].starts_with(b"---") {
+                let mut sep_start = i;
+                if i > 0 {
+                    sep_start = i - 1;
+                    while sep_start > start && b[sep_start - 1].is_ascii_whitespace() {
+                        sep_start -= 1;
+                    }
+                }
+                let mut end = i + 3;
+                while end < b.len() && b[end].is_ascii_whitespace() {
+                    end += 1;
+                }
+                docs.push(&text[start..sep_start]);
+                (start, i) = (end, end);
+                continue;
+            }
+            i += 1;
+        }
+        docs.push(&text[start..]);
+        docs.into_iter()
+            .filter(|d| !d.is_empty())
+            .map(|d| d.trim_start().to_string())
+            .collect()
+    }
+
     #[test]
     fn never_panics_on_odd_separators() {
         // Every string over a small alphabet up to length 7.
@@ -453,6 +522,7 @@ mod tests {
         while let Some(s) = stack.pop() {
             let docs = split_manifests(&s);
             assert!(docs.iter().all(|d| !d.is_empty()));
+            assert_eq!(docs, split_bytewise(&s), "{s:?}");
             if s.chars().count() < 7 {
                 for c in alphabet {
                     stack.push(format!("{s}{c}"));

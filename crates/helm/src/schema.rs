@@ -11,9 +11,12 @@
 //! (random); here `required` comes first, then properties in schema order.
 //! Formats and remote `$ref`s are not checked.
 
+use std::sync::{Arc, OnceLock};
+
 use serde_json::Value as Json;
 use trellis_template::Value;
 
+use crate::cache::ContentCache;
 use crate::chart::Chart;
 use crate::render::HelmError;
 
@@ -29,11 +32,34 @@ pub fn validate_chart(chart: &Chart, values: &Value) -> Result<(), HelmError> {
     }
 }
 
+/// A chart's schema, parsed once per distinct text: every render validates
+/// against it, and large schemas take longer to parse than to check.
+fn parse_schema(raw: &[u8]) -> Result<Arc<Json>, String> {
+    static CACHE: OnceLock<ContentCache<Result<Arc<Json>, String>>> = OnceLock::new();
+    CACHE
+        .get_or_init(|| ContentCache::new(16 << 20))
+        .get_or_compute(raw, || {
+            serde_json::from_slice(raw)
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
+        })
+}
+
+/// A schema's `pattern` or `patternProperties` key compiled once: the same
+/// patterns are checked against many values on every render. `None` for a
+/// pattern that does not compile (it is then ignored, as before).
+fn cached_regex(pattern: &str) -> Option<regex::Regex> {
+    static CACHE: OnceLock<ContentCache<Option<regex::Regex>>> = OnceLock::new();
+    CACHE
+        .get_or_init(|| ContentCache::new(1 << 20))
+        .get_or_compute(pattern.as_bytes(), || regex::Regex::new(pattern).ok())
+}
+
 fn validate_rec(chart: &Chart, values: &Value, report: &mut String) -> Result<(), HelmError> {
     if let Some(raw) = &chart.schema {
-        let schema: Json = serde_json::from_slice(raw).map_err(|e| HelmError::InvalidSchema {
+        let schema = parse_schema(raw).map_err(|message| HelmError::InvalidSchema {
             chart: chart.name().to_string(),
-            message: e.to_string(),
+            message,
         })?;
         let mut errs = Vec::new();
         Validator { root: &schema }.check(&schema, values, "", &mut errs, 0);
@@ -255,7 +281,7 @@ impl<'s> Validator<'s> {
                 err(format!("maxLength: got {len}, want {m}"));
             }
             if let Some(Json::String(p)) = obj.get("pattern")
-                && let Ok(re) = regex::Regex::new(p)
+                && let Some(re) = cached_regex(p)
                 && !re.is_match(st)
             {
                 err(format!("'{st}' does not match pattern '{p}'"));
@@ -333,7 +359,7 @@ impl<'s> Validator<'s> {
                 .and_then(Json::as_object)
                 .map(|pp| {
                     pp.iter()
-                        .filter_map(|(p, s)| regex::Regex::new(p).ok().map(|r| (r, s)))
+                        .filter_map(|(p, s)| cached_regex(p).map(|r| (r, s)))
                         .collect()
                 })
                 .unwrap_or_default();

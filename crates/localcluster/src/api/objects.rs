@@ -929,7 +929,13 @@ fn patch_object(
             );
             managed::record_update(Some(c), &mut obj, def.root_schema(), writer);
         }
-        if cur.as_ref() == Some(&obj) {
+        // A write that changes nothing but the time stamps of managedFields
+        // is no write, as in Kubernetes: the object, its resourceVersion and
+        // the watchers are left alone.
+        if cur
+            .as_ref()
+            .is_some_and(|c| c == &obj || same_but_for_times(c, &obj))
+        {
             return Ok(Outcome::Keep);
         }
         Ok(finalize(def, obj))
@@ -1123,4 +1129,24 @@ fn delete_collection(
             "metadata": {"resourceVersion": rv.to_string()}, "items": deleted}),
         "application/json",
     ))
+}
+
+/// Whether two versions of an object differ only in the `time` of their
+/// managedFields entries.
+fn same_but_for_times(a: &Value, b: &Value) -> bool {
+    fn untimed(v: &Value) -> Value {
+        let mut v = v.clone();
+        if let Some(entries) = v
+            .pointer_mut("/metadata/managedFields")
+            .and_then(Value::as_array_mut)
+        {
+            for e in entries {
+                if let Some(o) = e.as_object_mut() {
+                    o.remove("time");
+                }
+            }
+        }
+        v
+    }
+    untimed(a) == untimed(b)
 }

@@ -183,9 +183,7 @@ enum PrivKey {
 }
 
 fn gen_rsa(bits: usize) -> Result<PrivKey, String> {
-    rsa::RsaPrivateKey::new(&mut OsRng, bits)
-        .map(|k| PrivKey::Rsa(Box::new(k)))
-        .map_err(|e| e.to_string())
+    super::rsagen::generate(bits).map(|k| PrivKey::Rsa(Box::new(k)))
 }
 
 /// Sprig's `DSA PRIVATE KEY`: SEQUENCE { version 0, P, Q, G, Y, X }.

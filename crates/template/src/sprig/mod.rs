@@ -23,6 +23,7 @@ mod lists;
 mod numbers;
 mod random;
 mod re2;
+mod rsagen;
 mod regexes;
 mod semver;
 mod strings;
