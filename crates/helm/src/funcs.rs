@@ -28,8 +28,7 @@ fn parse_yaml(text: &str) -> Result<Value, YamlError> {
 /// `fromJson`/`fromJsonArray` parses, by text (serde_json's tree, converted
 /// to fresh template values by the caller).
 fn parse_json(text: &str) -> Result<Arc<serde_json::Value>, String> {
-    static CACHE: OnceLock<ContentCache<Result<Arc<serde_json::Value>, String>>> =
-        OnceLock::new();
+    static CACHE: OnceLock<ContentCache<Result<Arc<serde_json::Value>, String>>> = OnceLock::new();
     CACHE
         .get_or_init(|| ContentCache::new(PARSE_CACHE_BYTES))
         .get_or_compute(text.as_bytes(), || {

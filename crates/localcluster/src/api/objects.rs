@@ -1132,10 +1132,13 @@ fn delete_collection(
 }
 
 /// Whether two versions of an object differ only in the `time` of their
-/// managedFields entries.
+/// managedFields entries (and the resourceVersion the store assigns).
 fn same_but_for_times(a: &Value, b: &Value) -> bool {
     fn untimed(v: &Value) -> Value {
         let mut v = v.clone();
+        if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.remove("resourceVersion");
+        }
         if let Some(entries) = v
             .pointer_mut("/metadata/managedFields")
             .and_then(Value::as_array_mut)

@@ -210,3 +210,32 @@ fn server_dry_run_persists_nothing() {
         .collect();
     assert_eq!(dry.len(), 2, "{dry:?}");
 }
+
+#[test]
+fn an_apply_that_changes_nothing_is_not_a_write() {
+    let env = Env::new();
+    let f = env.write(
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: same}\ndata: {a: b}\n",
+    );
+    assert!(env.apply_file(&f, &[]).status.success());
+    let first = env.json(&["get", "configmap", "same"]);
+    // The same apply again (a second later managedFields time would differ).
+    assert!(env.apply_file(&f, &[]).status.success());
+    let second = env.json(&["get", "configmap", "same"]);
+    assert_eq!(
+        first["metadata"]["resourceVersion"], second["metadata"]["resourceVersion"],
+        "a no-op apply keeps the resourceVersion, as Kubernetes does"
+    );
+    // A real change is still a write.
+    let g = env.write(
+        "cm2.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: same}\ndata: {a: c}\n",
+    );
+    assert!(env.apply_file(&g, &[]).status.success());
+    let third = env.json(&["get", "configmap", "same"]);
+    assert_ne!(
+        second["metadata"]["resourceVersion"],
+        third["metadata"]["resourceVersion"]
+    );
+}
