@@ -3,7 +3,7 @@
 //! `trellis-appset`.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -17,20 +17,15 @@ use crate::controller::{Ctx, api_resource, lock};
 
 /// The sets of one group, and a signal to regenerate them all.
 #[derive(Default)]
-struct Sets {
+pub(crate) struct Sets {
     objects: Mutex<HashMap<(String, String), Value>>,
     dirty: Mutex<HashSet<(String, String)>>,
     wake: Notify,
 }
 
-fn registry() -> &'static Mutex<Vec<Arc<Sets>>> {
-    static SETS: OnceLock<Mutex<Vec<Arc<Sets>>>> = OnceLock::new();
-    SETS.get_or_init(|| Mutex::new(Vec::new()))
-}
-
 /// Queues every ApplicationSet for regeneration (refresh tick, webhook).
-pub(crate) fn queue_all(_ctx: &Ctx) {
-    for sets in lock(registry()).iter() {
+pub(crate) fn queue_all(ctx: &Ctx) {
+    for sets in lock(&ctx.appsets).iter() {
         let keys: Vec<(String, String)> = lock(&sets.objects).keys().cloned().collect();
         lock(&sets.dirty).extend(keys);
         sets.wake.notify_one();
@@ -41,7 +36,7 @@ pub(crate) fn queue_all(_ctx: &Ctx) {
 /// regenerates each when it changes or is queued.
 pub(crate) async fn run(ctx: Arc<Ctx>, group: &'static str) {
     let sets = Arc::new(Sets::default());
-    lock(registry()).push(sets.clone());
+    lock(&ctx.appsets).push(sets.clone());
     let resource = api_resource(group, "ApplicationSet", "applicationsets");
     // Owned here, so the watches stop when this task is stopped.
     let mut watches = tokio::task::JoinSet::new();

@@ -73,6 +73,8 @@ pub(crate) struct Ctx {
     /// The running syncs' states as last stepped by this process (also
     /// persisted in the Applications, read from there after a restart).
     pub sync_states: Mutex<HashMap<AppKey, trellis_engine::sync::SyncState>>,
+    /// The ApplicationSets of each group being run, for queueing them all.
+    pub appsets: Mutex<Vec<Arc<crate::appsets::Sets>>>,
     /// What each destination serves (Helm's `.Capabilities`), by server.
     pub capabilities: RwLock<HashMap<String, trellis_render::Capabilities>>,
     /// Counts watches (projects, secrets) whose first listing is complete:
@@ -125,6 +127,7 @@ impl Controller {
             finished: Mutex::new(HashMap::new()),
             sync_states: Mutex::new(HashMap::new()),
             capabilities: RwLock::new(HashMap::new()),
+            appsets: Mutex::new(Vec::new()),
             listed: tokio::sync::watch::channel(0).0,
             shard: RwLock::new(None),
             leader: tokio::sync::watch::channel(false).0,

@@ -36,6 +36,9 @@ pub(crate) struct ClusterSecret {
     pub name: String,
     pub server: String,
     pub cluster: Cluster,
+    /// A digest of the Secret's data: a change of credentials for the same
+    /// server must replace the client.
+    pub fingerprint: String,
 }
 
 impl ClusterSecret {
@@ -134,6 +137,11 @@ fn write_key(dir: &std::path::Path, url: &str, key: &str) -> std::io::Result<Pat
 /// Reads a cluster Secret into a connected client.
 pub(crate) async fn cluster(secret: &Value) -> Result<ClusterSecret, String> {
     let d = data(secret);
+    let fingerprint = {
+        let mut entries: Vec<(&String, &String)> = d.iter().collect();
+        entries.sort();
+        format!("{:x}", Sha256::digest(format!("{entries:?}").as_bytes()))
+    };
     let server = d
         .get("server")
         .map(|s| s.trim().trim_end_matches('/').to_string())
@@ -195,6 +203,7 @@ pub(crate) async fn cluster(secret: &Value) -> Result<ClusterSecret, String> {
         name,
         server,
         cluster,
+        fingerprint,
     })
 }
 
@@ -288,14 +297,8 @@ fn apply(
 ) {
     let changed_repos = {
         let mut known = crate::controller::lock(&ctx.secrets);
-        let new: BTreeMap<String, RepoCredentials> = repos.clone();
-        let changed = format!("{:?}", known.repositories) != format!("{new:?}")
-            || known
-                .repositories
-                .values()
-                .zip(new.values())
-                .any(|(a, b)| a.password != b.password);
-        known.repositories = new;
+        let changed = known.repositories != *repos;
+        known.repositories = repos.clone();
         changed
     };
     if changed_repos {
@@ -313,17 +316,22 @@ fn apply(
         .values()
         .map(|c| (c.server.clone(), c.clone()))
         .collect();
-    let before: Vec<String> = read(&ctx.clusters).keys().cloned().collect();
-    let mut after: Vec<String> = new.keys().cloned().collect();
-    after.sort();
-    let mut before_sorted = before.clone();
-    before_sorted.sort();
+    let digest = |m: &HashMap<String, ClusterSecret>| {
+        let mut v: Vec<(String, String, String)> = m
+            .values()
+            .map(|c| (c.server.clone(), c.name.clone(), c.fingerprint.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    let changed_clusters = digest(&read(&ctx.clusters)) != digest(&new);
+    let count = new.len();
     *write(&ctx.clusters) = new;
-    if before_sorted != after {
+    if changed_clusters {
         ctx.reset_engines();
-        info!(clusters = after.len(), "destination clusters updated");
+        info!(clusters = count, "destination clusters updated");
     }
-    if changed_repos || before_sorted != after {
+    if changed_repos || changed_clusters {
         let keys: Vec<AppKey> = read(&ctx.apps).keys().cloned().collect();
         for key in keys {
             ctx.queue.add(key);
