@@ -314,16 +314,7 @@ pub(crate) async fn start(
             let capabilities = ctx.capabilities(&server);
             tokio::task::spawn_blocking(move || {
                 let renderer = ctx2.renderer();
-                match renderer.render_for(&target2, &capabilities) {
-                    Ok(r) => Rendered {
-                        manifests: Ok(Arc::new(r.manifests)),
-                        sources: r.sources,
-                    },
-                    Err(e) => Rendered {
-                        manifests: Err(e.to_string()),
-                        sources: Vec::new(),
-                    },
-                }
+                Rendered::from_result(renderer.render_for(&target2, &capabilities))
             })
             .await
             .map_err(|e| ControllerError::Task(e.to_string()))?

@@ -27,6 +27,22 @@ pub struct Rendered {
 }
 
 impl Rendered {
+    /// A render's outcome, with its error in words.
+    pub fn from_result(
+        result: Result<trellis_render::RenderedApp, trellis_render::RenderError>,
+    ) -> Self {
+        match result {
+            Ok(r) => Self {
+                manifests: Ok(Arc::new(r.manifests)),
+                sources: r.sources,
+            },
+            Err(e) => Self {
+                manifests: Err(e.to_string()),
+                sources: Vec::new(),
+            },
+        }
+    }
+
     /// The manifests as the engine takes them.
     pub fn as_input(&self) -> Result<&[Manifest], &str> {
         match &self.manifests {
@@ -74,16 +90,7 @@ impl RenderCache {
                 return (rendered.clone(), true);
             }
         }
-        let rendered = match renderer.render_for(app, capabilities) {
-            Ok(r) => Rendered {
-                manifests: Ok(Arc::new(r.manifests)),
-                sources: r.sources,
-            },
-            Err(e) => Rendered {
-                manifests: Err(e.to_string()),
-                sources: Vec::new(),
-            },
-        };
+        let rendered = Rendered::from_result(renderer.render_for(app, capabilities));
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         match content {
             // A failed render is not cached: the cause may be transient.

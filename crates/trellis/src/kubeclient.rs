@@ -70,19 +70,27 @@ pub async fn target(
     })
 }
 
-/// Connects through the kubeconfig; inside a pod with no kubeconfig at all,
-/// through the pod's service account.
 async fn connect(args: &TargetArgs) -> Result<Cluster> {
-    let no_kubeconfig = args.kubeconfig.is_none()
-        && args.context.is_none()
+    connect_with(args.kubeconfig.as_deref(), args.context.as_deref()).await
+}
+
+/// Connects through the kubeconfig (`--kubeconfig`, `$KUBECONFIG`,
+/// `~/.kube/config`); inside a pod with no kubeconfig at all, through the
+/// pod's service account.
+pub async fn connect_with(
+    kubeconfig: Option<&std::path::Path>,
+    context: Option<&str>,
+) -> Result<Cluster> {
+    let no_kubeconfig = kubeconfig.is_none()
+        && context.is_none()
         && std::env::var_os("KUBECONFIG").is_none()
         && !std::env::home_dir().is_some_and(|h| h.join(".kube/config").is_file());
     if no_kubeconfig && std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
         return Cluster::in_cluster().context("connecting with the pod's service account");
     }
     Cluster::connect(&ConnectOptions {
-        kubeconfig: args.kubeconfig.clone(),
-        context: args.context.clone(),
+        kubeconfig: kubeconfig.map(std::path::Path::to_path_buf),
+        context: context.map(str::to_string),
     })
     .await
     .context("connecting to the cluster")

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use trellis_controller::{Controller, ControllerOptions};
 use trellis_engine::EngineOptions;
-use trellis_kube::{Cluster, ConnectOptions};
+use trellis_kube::Cluster;
 
 use crate::Outcome;
 use crate::cli::{ControllerArgs, GlobalArgs};
@@ -44,16 +44,7 @@ pub fn run(args: &ControllerArgs, global: &GlobalArgs) -> Result<Outcome> {
 }
 
 async fn connect(args: &ControllerArgs) -> Result<Cluster> {
-    let in_pod = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
-    if args.kubeconfig.is_none() && std::env::var_os("KUBECONFIG").is_none() && in_pod {
-        return Cluster::in_cluster().context("connecting with the pod's service account");
-    }
-    Cluster::connect(&ConnectOptions {
-        kubeconfig: args.kubeconfig.clone(),
-        context: args.context.clone(),
-    })
-    .await
-    .context("connecting to the cluster")
+    crate::kubeclient::connect_with(args.kubeconfig.as_deref(), args.context.as_deref()).await
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -27,7 +27,7 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
-use trellis_kube::{ApplyOptions, Cluster, ConnectOptions};
+use trellis_kube::{ApplyOptions, Cluster};
 use trellis_model::{ARGO_GROUP, TRELLIS_GROUP, to_yaml};
 
 use crate::cli::{InstallArgs, ManifestFormat};
@@ -377,19 +377,8 @@ fn deployment(options: &InstallOptions, ns: &str) -> Value {
     })
 }
 
-/// Connects through the kubeconfig; inside a pod with none, through the
-/// pod's service account.
 async fn connect(args: &InstallArgs) -> Result<Cluster> {
-    let in_pod = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
-    if args.kubeconfig.is_none() && std::env::var_os("KUBECONFIG").is_none() && in_pod {
-        return Cluster::in_cluster().context("connecting with the pod's service account");
-    }
-    Cluster::connect(&ConnectOptions {
-        kubeconfig: args.kubeconfig.clone(),
-        context: args.context.clone(),
-    })
-    .await
-    .context("connecting to the cluster")
+    crate::kubeclient::connect_with(args.kubeconfig.as_deref(), args.context.as_deref()).await
 }
 
 /// Applies the objects in order, one line each on `out`.
