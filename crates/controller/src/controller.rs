@@ -148,6 +148,12 @@ impl Controller {
         crate::http::router(self.clone())
     }
 
+    /// `/metrics` and `/api/webhook` only: for serving them beside another
+    /// router that has its own `/healthz` (the web server's, in `trellis up`).
+    pub fn hooks_router(&self) -> axum::Router {
+        crate::http::hooks_router(self.clone())
+    }
+
     /// Runs until `shutdown` completes: creates the default AppProject,
     /// starts the watches, the workers, the periodic refresh and (when
     /// configured) the HTTP listener.

@@ -12,9 +12,14 @@ use crate::controller::{Controller, read};
 use crate::webhook::{self, WebhookError};
 
 pub(crate) fn router(controller: Controller) -> Router {
+    hooks_router(controller).route("/healthz", get(|| async { "ok" }))
+}
+
+/// `/metrics` and `/api/webhook` alone, to be merged into another router
+/// that has its own health endpoints (the web server's).
+pub(crate) fn hooks_router(controller: Controller) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
-        .route("/healthz", get(|| async { "ok" }))
         .route("/api/webhook", post(hook))
         .with_state(controller)
 }

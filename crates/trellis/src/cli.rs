@@ -73,6 +73,9 @@ pub enum Command {
     Wait(WaitArgs),
     /// Keep the Applications stored in a cluster in sync with git.
     Controller(ControllerArgs),
+    /// The HTTP API over the Applications of a cluster (for the web UI, the
+    /// remote CLI and automation).
+    Server(ServerArgs),
     /// Start everything on this machine: an embedded cluster, the
     /// controller and the example repositories, synced until healthy.
     Up(UpArgs),
@@ -146,6 +149,38 @@ pub struct ControllerArgs {
     pub lease_duration: std::time::Duration,
 }
 
+/// Options of `trellis server`.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Kubeconfig file (default: in-cluster, then $KUBECONFIG, then
+    /// ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// The controller's namespace (AppProjects, the accounts Secret).
+    #[arg(
+        long,
+        env = "TRELLIS_NAMESPACE",
+        default_value = "trellis",
+        value_name = "NS"
+    )]
+    pub namespace: String,
+    /// Further namespaces whose Applications are served.
+    #[arg(long, value_delimiter = ',', value_name = "NS")]
+    pub app_namespaces: Vec<String>,
+    /// Also serve Argo CD's argoproj.io/v1alpha1 Applications.
+    #[arg(long)]
+    pub argocd_compat: bool,
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Mark the session cookie Secure (when served behind TLS).
+    #[arg(long)]
+    pub secure_cookies: bool,
+}
+
 /// Options of `trellis up`.
 #[derive(Debug, Args)]
 pub struct UpArgs {
@@ -153,7 +188,8 @@ pub struct UpArgs {
     /// kubeconfig live (default: a per-user data directory).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
-    /// Port of the web server (controller metrics and webhooks for now).
+    /// Port of the web server on 127.0.0.1 (the API, metrics and the git
+    /// webhook); 0 picks a free one.
     #[arg(long, default_value_t = 8080, value_name = "N")]
     pub port: u16,
     /// Port of the embedded Kubernetes API (default: any free port).

@@ -68,6 +68,7 @@ fn run(cli: &Cli, progress: &Progress) -> anyhow::Result<Outcome> {
         Command::Install(args) => commands::install::run(args, &mut out)?,
         Command::Cluster(args) => commands::cluster::run(args)?,
         Command::Controller(args) => commands::controller::run(args, &cli.global)?,
+        Command::Server(args) => commands::server::run(args, &cli.global)?,
         Command::Up(args) => commands::up::run(args, &cli.global)?,
         command => {
             let renderer = AppRenderer::new(config::sources(&cli.global, progress)?);
@@ -105,6 +106,7 @@ fn run_rendering(
         Command::Crds(_)
         | Command::Install(_)
         | Command::Cluster(_)
+        | Command::Server(_)
         | Command::Controller(_)
         | Command::Up(_) => {
             unreachable!("run() handles commands without a renderer")
@@ -136,7 +138,7 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 fn init_logging(global: &GlobalArgs, command: &Command) {
     use tracing_subscriber::EnvFilter;
     // A long-running process reports what it does; a command only problems.
-    let daemon = matches!(command, Command::Controller(_));
+    let daemon = matches!(command, Command::Controller(_) | Command::Server(_));
     let default = match global.verbose {
         0 if daemon => "info",
         0 => "warn",

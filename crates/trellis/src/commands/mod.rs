@@ -7,6 +7,7 @@ pub mod diff;
 pub mod install;
 pub mod preview;
 pub mod render;
+pub mod server;
 pub mod status;
 pub mod sync;
 pub mod tree;

@@ -15,7 +15,9 @@ use trellis_engine::EngineOptions;
 use trellis_kube::{ApplyOptions, Cluster, ConnectOptions};
 use trellis_localcluster::ServeOptions;
 use trellis_model::parse_file;
-use trellis_source::{RepoMap, SourceConfig};
+use trellis_render::AppRenderer;
+use trellis_server::{Server, ServerOptions};
+use trellis_source::{RepoMap, SourceConfig, Sources};
 
 use crate::Outcome;
 use crate::cli::{GlobalArgs, UpArgs};
@@ -80,22 +82,34 @@ pub fn run(args: &UpArgs, global: &GlobalArgs) -> Result<Outcome> {
         options.refresh_interval = Duration::from_secs(10);
         options.refresh_jitter = Duration::from_secs(2);
         options.self_heal_delay = Duration::from_secs(2);
-        options.listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], args.port)));
+        // Metrics and webhooks are served by the web server, on one port.
+        options.listen = None;
         options.engine = EngineOptions {
             poll_interval: Duration::from_millis(500),
             ..EngineOptions::default()
         };
+        let renderer = AppRenderer::new(Sources::new(options.source.clone())?);
         let controller = Controller::new(client.clone(), options)?;
+        let hooks = controller.hooks_router();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let running = tokio::spawn(controller.run(async {
             let _ = stop_rx.await;
         }));
-        if args.port != 0 {
-            eprintln!(
-                "controller: metrics and webhooks on http://127.0.0.1:{}",
-                args.port
-            );
-        }
+        crate::commands::server::print_new_password(&client, NAMESPACE).await?;
+        let mut server_options = ServerOptions::new(NAMESPACE);
+        server_options.argocd_compat = true;
+        let server = Server::new(server_options, client.clone(), renderer)?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+            .await
+            .with_context(|| format!("listening on 127.0.0.1:{}", args.port))?;
+        let web = listener.local_addr()?;
+        let (web_stop_tx, web_stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let web_task = tokio::spawn(server.serve_on_with(listener, hooks, async {
+            let _ = web_stop_rx.await;
+        }));
+        eprintln!(
+            "web: http://{web} (API under /api/v1, user admin; metrics and the git webhook too)"
+        );
         eprintln!(
             "repositories: {} (commit there and watch it sync)",
             data.join("repos").display()
@@ -118,6 +132,11 @@ pub fn run(args: &UpArgs, global: &GlobalArgs) -> Result<Outcome> {
             eprintln!("running; Ctrl-C stops");
             crate::commands::controller::shutdown_signal().await;
             eprintln!("stopping");
+        }
+        let _ = web_stop_tx.send(());
+        match web_task.await {
+            Ok(result) => result?,
+            Err(e) => bail!("the web server stopped: {e}"),
         }
         let _ = stop_tx.send(());
         match running.await {

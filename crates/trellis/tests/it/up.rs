@@ -41,6 +41,9 @@ fn up_syncs_every_example_application_and_a_second_run_resumes() {
     let second = up(&env, &data, &["--exit-when-synced"]);
     assert_eq!(second.code, 0, "{second:?}");
     assert!(second.stderr.contains("all 14 applications"), "{second:?}");
+    // The admin password is printed by the run that creates it only.
+    assert!(first.stderr.contains("admin password"), "{first:?}");
+    assert!(!second.stderr.contains("admin password"), "{second:?}");
     assert_eq!(
         trellis_testkit::git_in(&data.join("repos/infrastructure"), &["rev-parse", "HEAD"]),
         head
@@ -87,6 +90,69 @@ fn up_stops_cleanly_on_ctrl_c() {
             break;
         }
     }
+    // The web server answers on the port it announced: log in with the
+    // printed password and list the applications through the API.
+    let field = |prefix: &str| {
+        seen.iter()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} line: {seen:#?}"))
+            .to_string()
+    };
+    let password = field("admin password (shown this once, keep it): ");
+    let web = field("web: http://");
+    let port: u16 = web
+        .split_whitespace()
+        .next()
+        .and_then(|a| a.rsplit(':').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap();
+    let login = serde_json::json!({"username": "admin", "password": password}).to_string();
+    let response = request(
+        port,
+        &format!(
+            "POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{login}",
+            login.len()
+        ),
+    );
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let cookie = response
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie:")
+                .then(|| l[11..].trim().to_string())
+        })
+        .and_then(|c| c.split(';').next().map(str::to_string))
+        .unwrap();
+    let list = request(
+        port,
+        &format!(
+            "GET /api/v1/applications HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert!(list.starts_with("HTTP/1.1 200"), "{list}");
+    for name in [
+        "root",
+        "fleet-staging",
+        "storefront-production",
+        "web-staging",
+    ] {
+        assert!(list.contains(&format!("\"{name}\"")), "{name} in {list}");
+    }
+    let unauthenticated = request(
+        port,
+        "GET /api/v1/applications HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        unauthenticated.starts_with("HTTP/1.1 401"),
+        "{unauthenticated}"
+    );
+    let metrics = request(
+        port,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(metrics.contains("trellis_applications"), "{metrics}");
+
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -101,4 +167,14 @@ fn up_stops_cleanly_on_ctrl_c() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(code, Some(0), "{seen:#?}");
+}
+
+/// One HTTP/1.1 exchange over a fresh connection; the whole response.
+fn request(port: u16, text: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.write_all(text.as_bytes()).unwrap();
+    let mut out = String::new();
+    stream.read_to_string(&mut out).unwrap();
+    out
 }
