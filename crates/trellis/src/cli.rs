@@ -73,8 +73,7 @@ pub enum Command {
     Wait(WaitArgs),
     /// Keep the Applications stored in a cluster in sync with git.
     Controller(ControllerArgs),
-    /// The HTTP API over the Applications of a cluster (for the web UI, the
-    /// remote CLI and automation).
+    /// The HTTP API over the Applications of a cluster.
     Server(ServerArgs),
     /// Start everything on this machine: an embedded cluster, the
     /// controller and the example repositories, synced until healthy.
