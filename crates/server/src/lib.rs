@@ -64,8 +64,8 @@
 //! unscoped `admin` token). An application the caller may not `get` is
 //! answered as if it did not exist (404); one it may read but not act on is
 //! refused with 403. Public — needing no authentication — are only the login
-//! (`POST /api/v1/session`), `/healthz`, `/readyz` and the OpenAPI
-//! description.
+//! (`POST /api/v1/session`), the web UI's page and assets (`/`, `/ui/*`,
+//! which hold no data), `/healthz`, `/readyz` and the OpenAPI description.
 //!
 //! # Errors
 //!
@@ -87,6 +87,7 @@ mod options;
 pub mod policy;
 mod server;
 mod summary;
+mod ui;
 
 pub use auth::{CSRF_HEADER, SESSION_COOKIE};
 pub use error::{Result, ServerError};

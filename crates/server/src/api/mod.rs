@@ -34,6 +34,9 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/api/openapi.json", get(openapi))
+        .route("/", get(crate::ui::index))
+        .route("/ui/app.js", get(crate::ui::script))
+        .route("/ui/app.css", get(crate::ui::style))
         .route(
             "/api/v1/session",
             post(session::login)

@@ -9,3 +9,4 @@ mod openapi;
 mod resources;
 mod stream;
 mod support;
+mod ui;
