@@ -108,7 +108,7 @@ pub fn run(args: &UpArgs, global: &GlobalArgs) -> Result<Outcome> {
             let _ = web_stop_rx.await;
         }));
         eprintln!(
-            "web: http://{web} (API under /api/v1, user admin; metrics and the git webhook too)"
+            "web: http://{web} (web UI, and the API under /api/v1; user admin; metrics and the git webhook too)"
         );
         eprintln!(
             "repositories: {} (commit there and watch it sync)",
