@@ -112,6 +112,14 @@ async fn replace_creates_then_replaces_and_delete_is_idempotent() {
             .unwrap(),
         DeleteOutcome::Deleted
     );
+    // A foreground delete leaves the object terminating until garbage
+    // collection finalizes it (a delete meanwhile is accepted again, as in
+    // Kubernetes); once it is gone, a delete finds nothing.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while env.kube.get(&key()).await.unwrap().is_some() {
+        assert!(std::time::Instant::now() < deadline, "never finalized");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     assert_eq!(
         env.kube
             .delete(&key(), Propagation::Background)
