@@ -75,6 +75,8 @@ pub(crate) struct Ctx {
     pub sync_states: Mutex<HashMap<AppKey, trellis_engine::sync::SyncState>>,
     /// The ApplicationSets of each group being run, for queueing them all.
     pub appsets: Mutex<Vec<Arc<crate::appsets::Sets>>>,
+    /// Applications with a sync in progress, and those waiting for a slot.
+    pub syncing: Mutex<(HashSet<AppKey>, std::collections::VecDeque<AppKey>)>,
     /// What each destination serves (Helm's `.Capabilities`), by server.
     pub capabilities: RwLock<HashMap<String, trellis_render::Capabilities>>,
     /// Counts watches (projects, secrets) whose first listing is complete:
@@ -128,6 +130,7 @@ impl Controller {
             sync_states: Mutex::new(HashMap::new()),
             capabilities: RwLock::new(HashMap::new()),
             appsets: Mutex::new(Vec::new()),
+            syncing: Mutex::new((HashSet::new(), std::collections::VecDeque::new())),
             listed: tokio::sync::watch::channel(0).0,
             shard: RwLock::new(None),
             leader: tokio::sync::watch::channel(false).0,
@@ -350,6 +353,37 @@ impl Ctx {
             .unwrap_or_default()
     }
 
+    /// Takes a sync slot for `key`; `false` (and `key` waits in line, to be
+    /// queued when a slot frees) when all are taken.
+    pub fn take_sync_slot(&self, key: &AppKey) -> bool {
+        let mut s = lock(&self.syncing);
+        if s.0.contains(key) || s.0.len() < self.options.max_syncs.max(1) {
+            s.0.insert(key.clone());
+            return true;
+        }
+        if !s.1.contains(key) {
+            s.1.push_back(key.clone());
+        }
+        false
+    }
+
+    /// Gives `key`'s sync slot back and queues the next application waiting.
+    pub fn release_sync_slot(&self, key: &AppKey) {
+        let next = {
+            let mut s = lock(&self.syncing);
+            s.0.remove(key);
+            s.1.retain(|k| k != key);
+            if s.0.len() < self.options.max_syncs.max(1) {
+                s.1.pop_front()
+            } else {
+                None
+            }
+        };
+        if let Some(next) = next {
+            self.queue.add(next);
+        }
+    }
+
     /// Drops every cached engine (cluster Secrets changed).
     pub fn reset_engines(&self) {
         lock(&self.engines).retain(|server, _| server == IN_CLUSTER);
@@ -498,6 +532,7 @@ fn forget_app(ctx: &Ctx, key: &AppKey) {
     lock(&ctx.triggers).remove(key);
     lock(&ctx.statuses).remove(key);
     lock(&ctx.sync_states).remove(key);
+    ctx.release_sync_slot(key);
     ctx.render_cache.forget(key);
     ctx.metrics.forget(key);
     let label = trellis_engine::tracking::AppId::new(&key.namespace, &key.name).label_value();

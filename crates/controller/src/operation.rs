@@ -587,6 +587,7 @@ async fn finish(
     op_state.finished_at = Some(status::now());
     op_state.sync_state = None;
     lock(&ctx.sync_states).remove(key);
+    ctx.release_sync_slot(key);
     if let Some(state) = state {
         let mut result = op_state.sync_result.clone().unwrap_or_default();
         result.resources = sync_result(

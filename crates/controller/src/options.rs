@@ -26,6 +26,9 @@ pub struct ControllerOptions {
     pub self_heal_delay: Duration,
     /// Reconciles run at once.
     pub workers: usize,
+    /// Syncs in progress at once; more wait their turn (Argo CD's
+    /// operation processors). Bounds the memory a thousand first syncs take.
+    pub max_syncs: usize,
     /// How many past syncs are kept when the Application does not say.
     pub history_limit: usize,
     /// The repository cache.
@@ -58,6 +61,7 @@ impl ControllerOptions {
             refresh_jitter: Duration::from_secs(30),
             self_heal_delay: Duration::from_secs(5),
             workers: 8,
+            max_syncs: 32,
             history_limit: 10,
             source,
             engine: EngineOptions::default(),

@@ -78,6 +78,8 @@ pub(crate) async fn reconcile(ctx: &Arc<Ctx>, key: &AppKey) -> Result<Option<Dur
     if let Some(state) = ctx.operation_state(key, &object)
         && state.phase == OperationPhase::Running
     {
+        // A sync already running holds its slot, taken now after a restart.
+        lock(&ctx.syncing).0.insert(key.clone());
         return operation::resume(ctx, key, &object, &app, &engine, state).await;
     }
 
@@ -112,7 +114,16 @@ pub(crate) async fn reconcile(ctx: &Arc<Ctx>, key: &AppKey) -> Result<Option<Dur
     status::write(ctx, key, &object, status, true).await?;
     match start {
         Some(Start::Now(start)) => {
-            operation::start(ctx, key, &object, &app, &engine, &rendered, *start).await?;
+            if !ctx.take_sync_slot(key) {
+                // Queued again when a running sync finishes.
+                return Ok(None);
+            }
+            if let Err(e) =
+                operation::start(ctx, key, &object, &app, &engine, &rendered, *start).await
+            {
+                ctx.release_sync_slot(key);
+                return Err(e);
+            }
             Ok(Some(Duration::ZERO))
         }
         Some(Start::After(delay)) => Ok(Some(delay)),
