@@ -13,7 +13,7 @@ use serde_json::Value;
 use tokio::sync::Notify;
 use tracing::{debug, warn};
 
-use crate::controller::{Ctx, api_resource, lock};
+use crate::controller::{Ctx, lock};
 
 /// The sets of one group, and a signal to regenerate them all.
 #[derive(Default)]
@@ -37,7 +37,7 @@ pub(crate) fn queue_all(ctx: &Ctx) {
 pub(crate) async fn run(ctx: Arc<Ctx>, group: &'static str) {
     let sets = Arc::new(Sets::default());
     lock(&ctx.appsets).push(sets.clone());
-    let resource = api_resource(group, "ApplicationSet", "applicationsets");
+    let resource = trellis_kube::discovery::application_resource(group, "ApplicationSet");
     // Owned here, so the watches stop when this task is stopped.
     let mut watches = tokio::task::JoinSet::new();
     for namespace in ctx.options.namespaces() {

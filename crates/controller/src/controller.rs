@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use kube::api::{Api, ApiResource, DynamicObject};
+use kube::api::{Api, DynamicObject};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
@@ -251,13 +251,12 @@ impl Ctx {
         let cluster = if server == IN_CLUSTER {
             self.cluster.clone()
         } else {
-            let clusters = read(&self.clusters);
-            let secret = clusters.get(server).ok_or_else(|| {
-                format!("cluster {server} is not known: no cluster secret names it")
-            })?;
-            secret
-                .connect()
-                .map_err(|e| format!("cluster {server}: {e}"))?
+            read(&self.clusters)
+                .get(server)
+                .map(|secret| secret.cluster.clone())
+                .ok_or_else(|| {
+                    format!("cluster {server} is not known: no cluster secret names it")
+                })?
         };
         let engine = Engine::new(cluster, self.options.engine.clone());
         spawn_drift_listener(Arc::downgrade(self), &engine);
@@ -447,25 +446,18 @@ pub(crate) fn depends_on(object: &Value) -> Vec<String> {
         .pointer("/metadata/annotations")
         .and_then(|a| a.get(DEPENDS_ON_ANNOTATION))
         .and_then(Value::as_str)
-        .map(|s| {
-            s.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
+        .map(depends_on_names)
         .unwrap_or_default()
 }
 
-/// The API resource of a kind of the Application family in a group.
-pub(crate) fn api_resource(group: &str, kind: &str, plural: &str) -> ApiResource {
-    ApiResource {
-        group: group.to_string(),
-        version: trellis_model::VERSION.to_string(),
-        api_version: format!("{group}/{}", trellis_model::VERSION),
-        kind: kind.to_string(),
-        plural: plural.to_string(),
-    }
+/// The names in a depends-on annotation's value (`a, b`).
+pub(crate) fn depends_on_names(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// A hash of what an Application asks for, ignoring its status: a change
@@ -540,7 +532,7 @@ fn forget_app(ctx: &Ctx, key: &AppKey) {
 }
 
 async fn watch_apps(ctx: Arc<Ctx>, group: &'static str, namespace: String) {
-    let resource = api_resource(group, "Application", "applications");
+    let resource = trellis_kube::discovery::application_resource(group, "Application");
     let api: Api<DynamicObject> =
         Api::namespaced_with(ctx.cluster.client().clone(), &namespace, &resource);
     let mut stream = watcher(api, watcher::Config::default())
@@ -593,7 +585,7 @@ async fn watch_apps(ctx: Arc<Ctx>, group: &'static str, namespace: String) {
 }
 
 async fn watch_projects(ctx: Arc<Ctx>, group: &'static str) {
-    let resource = api_resource(group, "AppProject", "appprojects");
+    let resource = trellis_kube::discovery::application_resource(group, "AppProject");
     let api: Api<DynamicObject> = Api::namespaced_with(
         ctx.cluster.client().clone(),
         &ctx.options.namespace,

@@ -10,7 +10,7 @@ use trellis_kube::Propagation;
 use trellis_model::status::{ApplicationCondition, OperationPhase};
 use trellis_model::{Application, HealthStatusCode, Origin, SyncStatusCode};
 
-use crate::controller::{Ctx, depends_on, lock, read};
+use crate::controller::{Ctx, depends_on_names, lock, read};
 use crate::error::{ControllerError, Result};
 use crate::operation::{self, Start};
 use crate::render_cache::Rendered;
@@ -287,8 +287,13 @@ fn crd_scope(manifests: &[trellis_model::Manifest], group: &str, kind: &str) -> 
 /// The Applications this one depends on that are not Synced and Healthy
 /// yet, in words; `None` when all are.
 fn unmet_dependencies(ctx: &Ctx, key: &AppKey, app: &Application) -> Option<String> {
-    let object = serde_json::json!({"metadata": {"annotations": app.metadata.annotations}});
-    let names = depends_on(&object);
+    let names = app
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(crate::DEPENDS_ON_ANNOTATION))
+        .map(|v| depends_on_names(v))
+        .unwrap_or_default();
     let mut waiting = Vec::new();
     for name in names {
         let dep = AppKey::new(&key.group, &key.namespace, &name);

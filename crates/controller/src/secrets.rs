@@ -41,12 +41,6 @@ pub(crate) struct ClusterSecret {
     pub fingerprint: String,
 }
 
-impl ClusterSecret {
-    pub fn connect(&self) -> Result<Cluster, String> {
-        Ok(self.cluster.clone())
-    }
-}
-
 /// The Secrets seen so far, by name.
 #[derive(Default)]
 pub(crate) struct Secrets {

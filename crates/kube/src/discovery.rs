@@ -186,6 +186,20 @@ impl Discovery {
     }
 }
 
+/// The API resource of one of the Application family's kinds
+/// (`Application`, `AppProject`, `ApplicationSet`) in a group
+/// (`trellis.dev` or `argoproj.io`), without asking discovery: how watches
+/// of those kinds are started before their CRDs are served.
+pub fn application_resource(group: &str, kind: &str) -> ApiResource {
+    ApiResource {
+        group: group.to_string(),
+        version: trellis_model::VERSION.to_string(),
+        api_version: format!("{group}/{}", trellis_model::VERSION),
+        kind: kind.to_string(),
+        plural: format!("{}s", kind.to_ascii_lowercase()),
+    }
+}
+
 /// `apps/v1` → (`apps`, `v1`); `v1` → (``, `v1`).
 pub fn split_api_version(api_version: &str) -> (&str, &str) {
     match api_version.split_once('/') {

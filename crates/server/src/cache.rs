@@ -15,7 +15,6 @@ use trellis_kube::Cluster;
 use trellis_model::{AppProject, Origin};
 
 use crate::accounts::{Accounts, version_of};
-use crate::keys::api_resource;
 use crate::summary::AppEntry;
 use crate::{AppKey, SECRET_NAME};
 
@@ -183,7 +182,7 @@ pub(crate) async fn watch_apps(
     group: &'static str,
     namespace: String,
 ) {
-    let resource = api_resource(group, "Application", "applications");
+    let resource = trellis_kube::discovery::application_resource(group, "Application");
     let api: Api<DynamicObject> =
         Api::namespaced_with(cluster.client().clone(), &namespace, &resource);
     let mut stream = watcher(api, watcher::Config::default())
@@ -247,7 +246,7 @@ pub(crate) async fn watch_projects(
     group: &'static str,
     namespace: String,
 ) {
-    let resource = api_resource(group, "AppProject", "appprojects");
+    let resource = trellis_kube::discovery::application_resource(group, "AppProject");
     let api: Api<DynamicObject> =
         Api::namespaced_with(cluster.client().clone(), &namespace, &resource);
     let mut stream = watcher(api, watcher::Config::default())

@@ -51,14 +51,3 @@ impl std::fmt::Display for AppKey {
         write!(f, "{}/{}", self.namespace, self.name)
     }
 }
-
-/// The API resource of a kind of the Application family in a group.
-pub(crate) fn api_resource(group: &str, kind: &str, plural: &str) -> kube::api::ApiResource {
-    kube::api::ApiResource {
-        group: group.to_string(),
-        version: trellis_model::VERSION.to_string(),
-        api_version: format!("{group}/{}", trellis_model::VERSION),
-        kind: kind.to_string(),
-        plural: plural.to_string(),
-    }
-}

@@ -14,7 +14,6 @@ use super::body::{AppDocument, application};
 use super::{AppPath, Params, authorized_app, fresh_app, items, reply, scrub, unknown_app};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::keys::api_resource;
 use crate::policy::Action;
 use crate::server::State;
 use crate::summary::{Filter, parse_selector};
@@ -65,7 +64,7 @@ fn apps_api(state: &State, group: &str, namespace: &str) -> Api<DynamicObject> {
     Api::namespaced_with(
         state.cluster.client().clone(),
         namespace,
-        &api_resource(group, "Application", "applications"),
+        &trellis_kube::discovery::application_resource(group, "Application"),
     )
 }
 
