@@ -1,9 +1,5 @@
 //! `trellis up`: the main job on one machine, started twice on the same data.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
 use crate::support::Env;
 
 fn up(env: &Env, data: &std::path::Path, extra: &[&str]) -> crate::support::Run {
@@ -61,51 +57,10 @@ fn up_syncs_every_example_application_and_a_second_run_resumes() {
 #[test]
 fn up_stops_cleanly_on_ctrl_c() {
     let env = Env::new();
-    let data = env.home().join("data");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trellis"))
-        .args(["up", "--data", data.to_str().unwrap(), "--port", "0"])
-        .env("HOME", env.home())
-        .env("XDG_CACHE_HOME", env.home().join("cache"))
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut seen = Vec::new();
-    loop {
-        let line = rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .unwrap_or_else(|_| panic!("no 'running' line: {seen:#?}"));
-        let running = line.contains("Ctrl-C stops");
-        seen.push(line);
-        if running {
-            break;
-        }
-    }
+    let mut up = crate::support::Up::start(&env);
     // The web server answers on the port it announced: log in with the
     // printed password and list the applications through the API.
-    let field = |prefix: &str| {
-        seen.iter()
-            .find_map(|l| l.strip_prefix(prefix))
-            .unwrap_or_else(|| panic!("no {prefix:?} line: {seen:#?}"))
-            .to_string()
-    };
-    let password = field("admin password (shown this once, keep it): ");
-    let web = field("web: http://");
-    let port: u16 = web
-        .split_whitespace()
-        .next()
-        .and_then(|a| a.rsplit(':').next())
-        .and_then(|p| p.parse().ok())
-        .unwrap();
+    let (password, port) = (up.password.clone(), up.port);
     let login = serde_json::json!({"username": "admin", "password": password}).to_string();
     let response = request(
         port,
@@ -153,20 +108,7 @@ fn up_stops_cleanly_on_ctrl_c() {
     );
     assert!(metrics.contains("trellis_applications"), "{metrics}");
 
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let code = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status.code();
-        }
-        assert!(Instant::now() < deadline, "up did not stop: {seen:#?}");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert_eq!(code, Some(0), "{seen:#?}");
+    assert_eq!(up.stop(), Some(0), "{:#?}", up.lines);
 }
 
 /// One HTTP/1.1 exchange over a fresh connection; the whole response.
