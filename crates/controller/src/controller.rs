@@ -502,6 +502,11 @@ fn observe_app(ctx: &Ctx, group: &str, object: Value) -> Option<AppKey> {
     let hash = trigger_hash(&object);
     let label = trellis_engine::tracking::AppId::new(&key.namespace, &key.name).label_value();
     write(&ctx.labels).insert(label, key.clone());
+    if object.get("operation").is_none_or(Value::is_null) {
+        // The watch has seen the finished operation cleared: the same
+        // operation requested again from now on is a new request.
+        lock(&ctx.finished).remove(&key);
+    }
     let previous = write(&ctx.apps).insert(key.clone(), Arc::new(object.clone()));
     let changed_outcome = previous
         .as_deref()

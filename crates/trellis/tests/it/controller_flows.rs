@@ -77,6 +77,17 @@ fn manual_operations_sync_roll_back_and_dry_run() {
         cm_value(h, "settings").as_deref() == Some("two") && history_len(h, "shop") == 2
     });
     h.wait_synced("shop");
+    // The very same request again is a new request: it runs too.
+    h.patch(
+        "trellis.dev",
+        "Application",
+        "trellis",
+        "shop",
+        sync(json!({})),
+    );
+    h.wait("the repeated sync to main", Duration::from_secs(20), |h| {
+        history_len(h, "shop") == 3 && h.app("shop").get("operation").is_none()
+    });
     // Roll back to the first history entry: its revision, as Argo CD does.
     let first = h.app("shop")["status"]["history"][0]["revision"].clone();
     assert_eq!(first, json!(one));
@@ -88,10 +99,10 @@ fn manual_operations_sync_roll_back_and_dry_run() {
         sync(json!({"revision": first})),
     );
     h.wait("the rollback", Duration::from_secs(20), |h| {
-        cm_value(h, "settings").as_deref() == Some("one") && history_len(h, "shop") == 3
+        cm_value(h, "settings").as_deref() == Some("one") && history_len(h, "shop") == 4
     });
     let a = h.app("shop");
-    assert_eq!(a["status"]["history"][2]["initiatedBy"]["username"], "ops");
+    assert_eq!(a["status"]["history"][3]["initiatedBy"]["username"], "ops");
     assert!(
         a.get("operation").is_none(),
         "the operation is cleared: {a}"
