@@ -64,7 +64,7 @@
 //! unscoped `admin` token). An application the caller may not `get` is
 //! answered as if it did not exist (404); one it may read but not act on is
 //! refused with 403. Public — needing no authentication — are only the login
-//! (`POST /api/v1/session`), the web UI's page and assets (`/`, `/ui/*`,
+//! (`POST /api/v1/session`), the web UI's page and assets (`/`, `/ui/*`, `/favicon.svg`,
 //! which hold no data), `/healthz`, `/readyz` and the OpenAPI description.
 //!
 //! # Errors

@@ -1,4 +1,4 @@
-//! The web UI: three static files compiled into the binary, served
+//! The web UI: a few static files compiled into the binary, served
 //! without authentication like the login form they open on. Everything
 //! they show comes from the API, which keeps its own authentication.
 //!
@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 const INDEX_HTML: &str = include_str!("../ui/index.html");
 const APP_JS: &str = include_str!("../ui/app.js");
 const APP_CSS: &str = include_str!("../ui/app.css");
+const FAVICON_SVG: &str = include_str!("../ui/favicon.svg");
 
 /// The Content-Security-Policy of every UI response.
 pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
@@ -49,4 +50,10 @@ pub(crate) async fn script() -> Response {
 /// `GET /ui/app.css`: the style sheet.
 pub(crate) async fn style() -> Response {
     asset("text/css; charset=utf-8", APP_CSS)
+}
+
+/// `GET /favicon.svg` (and `/favicon.ico`, where browsers look unasked):
+/// the icon, an SVG image.
+pub(crate) async fn favicon() -> Response {
+    asset("image/svg+xml", FAVICON_SVG)
 }

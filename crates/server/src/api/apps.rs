@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State as AxState;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use kube::api::{Api, DynamicObject, PostParams};
 use serde_json::{Map, Value, json};
 use trellis_kube::Propagation;
@@ -56,7 +56,40 @@ pub(crate) async fn get(
     params: Params,
 ) -> Result<Response, ApiError> {
     let entry = authorized_app(&state, &caller, &path, &params, Action::Get)?;
+    if params.yaml()? {
+        let text = trellis_model::to_yaml(&editable(&entry.object));
+        return Ok((
+            [(header::CONTENT_TYPE, "application/yaml; charset=utf-8")],
+            text,
+        )
+            .into_response());
+    }
     Ok(reply(StatusCode::OK, scrub(&entry.object)))
+}
+
+/// The part of an Application an edit sends back: its identity, the
+/// version it was read at (so a concurrent change is refused), labels,
+/// annotations and spec. Status, operation and server-set metadata are left
+/// out, since an edit cannot change them.
+fn editable(object: &Value) -> Value {
+    let mut metadata = Map::new();
+    for field in [
+        "name",
+        "namespace",
+        "resourceVersion",
+        "labels",
+        "annotations",
+    ] {
+        if let Some(value) = object.pointer(&format!("/metadata/{field}")) {
+            metadata.insert(field.into(), value.clone());
+        }
+    }
+    json!({
+        "apiVersion": object.get("apiVersion"),
+        "kind": object.get("kind"),
+        "metadata": metadata,
+        "spec": object.get("spec").cloned().unwrap_or_else(|| json!({})),
+    })
 }
 
 /// The API of Applications of a group in a namespace.

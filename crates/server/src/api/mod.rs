@@ -37,6 +37,8 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/", get(crate::ui::index))
         .route("/ui/app.js", get(crate::ui::script))
         .route("/ui/app.css", get(crate::ui::style))
+        .route("/favicon.svg", get(crate::ui::favicon))
+        .route("/favicon.ico", get(crate::ui::favicon))
         .route(
             "/api/v1/session",
             post(session::login)
@@ -105,6 +107,17 @@ impl Params {
             .filter(|v| !v.is_empty())
             .map(str::to_string)
             .collect()
+    }
+
+    /// Whether `format` asks for YAML rather than JSON (the default).
+    pub fn yaml(&self) -> Result<bool, ApiError> {
+        match self.get("format") {
+            None | Some("" | "json") => Ok(false),
+            Some("yaml") => Ok(true),
+            Some(other) => Err(ApiError::BadRequest(format!(
+                "query parameter format: expected json or yaml, got '{other}'"
+            ))),
+        }
     }
 
     /// A boolean parameter (`true`/`false`, `1`/`0`); `default` when absent.

@@ -328,6 +328,7 @@ pub(crate) async fn resource(
 ) -> Result<Response, ApiError> {
     let entry = authorized_app(&state, &caller, &path, &params, Action::Get)?;
     let key = queried(&params)?;
+    let yaml = params.yaml()?;
     let is_managed = managed(&entry).iter().any(|(k, _, _)| *k == key);
     if is_managed {
         let comparison = compare(&state, &entry).await?;
@@ -336,7 +337,7 @@ pub(crate) async fn resource(
             out["live"] = r.live.as_deref().map(scrub).unwrap_or(Value::Null);
             out["desired"] = r.desired.as_ref().map(scrub).unwrap_or(Value::Null);
             out["managed"] = json!(true);
-            return Ok(reply(StatusCode::OK, out));
+            return Ok(reply(StatusCode::OK, with_yaml(out, yaml)));
         }
     }
     let nodes = build_tree(&state, &entry).await?;
@@ -356,5 +357,21 @@ pub(crate) async fn resource(
     out["live"] = node.live.as_deref().map(scrub).unwrap_or(Value::Null);
     out["desired"] = Value::Null;
     out["diff"] = json!("");
-    Ok(reply(StatusCode::OK, out))
+    Ok(reply(StatusCode::OK, with_yaml(out, yaml)))
+}
+
+/// Adds `liveYaml` and `desiredYaml`, the (already scrubbed) manifests as
+/// YAML text, when asked for: a reader sees the notation the manifests were
+/// written in, and the UI needs no YAML writer of its own.
+fn with_yaml(mut out: Value, yaml: bool) -> Value {
+    if yaml {
+        for (from, to) in [("live", "liveYaml"), ("desired", "desiredYaml")] {
+            let text = match out.get(from) {
+                Some(Value::Null) | None => Value::Null,
+                Some(object) => Value::String(trellis_model::to_yaml(object)),
+            };
+            out[to] = text;
+        }
+    }
+    out
 }

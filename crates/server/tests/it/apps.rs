@@ -384,3 +384,73 @@ fn delete_with_and_without_cascade() {
     )
     .assert_error(400, "cascade");
 }
+
+#[test]
+fn the_editable_yaml_round_trips_and_a_stale_copy_is_refused() {
+    let env = Env::new();
+    env.create_app("web", "shop", json!({"team": "a"}));
+    env.wait_listed("web", |_| true);
+    env.set_status("web", json!({"sync": {"status": "Synced"}}));
+    env.wait_listed("web", |a| a["sync"]["status"] == "Synced");
+    let path = "/api/v1/applications/trellis/web";
+    let yaml_put = |text: &str| {
+        let auth = format!("Bearer {}", env.tokens.admin);
+        env.request(
+            "PUT",
+            path,
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/yaml"),
+            ],
+            text,
+        )
+    };
+
+    let read = env.as_admin("GET", &format!("{path}?format=yaml"), "");
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!(
+        read.header("content-type"),
+        Some("application/yaml; charset=utf-8")
+    );
+    let text = read.body.clone();
+    assert!(
+        text.starts_with("apiVersion: trellis.dev/v1alpha1\n"),
+        "{text}"
+    );
+    assert!(text.contains("\nkind: Application\n"), "{text}");
+    assert!(text.contains("  name: web\n"), "{text}");
+    assert!(text.contains("  resourceVersion: "), "{text}");
+    assert!(text.contains("    team: a\n"), "{text}");
+    assert!(text.contains("\nspec:\n"), "{text}");
+    // What an edit cannot change is left out.
+    for absent in ["status:", "operation:", "managedFields", "uid:", "Synced"] {
+        assert!(!text.contains(absent), "{absent} in {text}");
+    }
+
+    // Sent back edited, it is stored.
+    let edited = text.replace("    team: a\n", "    team: b\n");
+    assert_ne!(edited, text);
+    let resp = yaml_put(&edited);
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    assert_eq!(env.app("web").unwrap()["metadata"]["labels"]["team"], "b");
+
+    // The same copy again is stale: refused, nothing changes.
+    let stale = text.replace("    team: a\n", "    team: c\n");
+    yaml_put(&stale).assert_error(409, "was changed since it was read");
+    assert_eq!(env.app("web").unwrap()["metadata"]["labels"]["team"], "b");
+
+    // Malformed YAML names its line; nothing changes.
+    let fresh = env.as_admin("GET", &format!("{path}?format=yaml"), "").body;
+    let broken = fresh.replace("\nspec:\n", "\nspec: [\n");
+    yaml_put(&broken).assert_error(400, "request body:");
+    assert_eq!(env.app("web").unwrap()["metadata"]["labels"]["team"], "b");
+
+    env.as_admin("GET", &format!("{path}?format=xml"), "")
+        .assert_error(400, "expected json or yaml");
+    env.as_admin(
+        "GET",
+        "/api/v1/applications/trellis/missing?format=yaml",
+        "",
+    )
+    .assert_error(404, "application trellis/missing not found");
+}

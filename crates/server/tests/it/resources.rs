@@ -153,6 +153,17 @@ fn the_tree_shows_what_deployments_own() {
     assert_eq!(body["live"]["metadata"]["name"], pod_name);
     assert_eq!(body["desired"], Value::Null);
     assert!(body["live"].pointer("/metadata/managedFields").is_none());
+    let resp = env.as_admin(
+        "GET",
+        &format!(
+            "/api/v1/applications/trellis/web/resource?resourceKind=Pod&resourceNamespace=default&resourceName={pod_name}&format=yaml"
+        ),
+        "",
+    );
+    let body = resp.json();
+    let live = body["liveYaml"].as_str().unwrap();
+    assert!(live.contains(&format!("  name: {pod_name}\n")), "{live}");
+    assert_eq!(body["desiredYaml"], Value::Null);
 }
 
 #[test]
@@ -204,6 +215,46 @@ fn live_and_desired_manifests_and_diffs_never_show_secret_values() {
             .unwrap()
             .contains("password: ++++++++")
     );
+
+    // As YAML text too, for reading: the same masked values.
+    let as_yaml = |kind: &str, name: &str| {
+        let resp = env.as_admin(
+            "GET",
+            &format!(
+                "/api/v1/applications/trellis/web/resource?resourceKind={kind}&resourceNamespace=default&resourceName={name}&format=yaml"
+            ),
+            "",
+        );
+        assert_eq!(resp.status, 200, "{}", resp.body);
+        no_leak(&resp.body);
+        resp.json()
+    };
+    let cm = as_yaml("ConfigMap", "settings");
+    let live = cm["liveYaml"].as_str().unwrap();
+    assert!(live.starts_with("apiVersion: v1\n"), "{live}");
+    assert!(live.contains("\n  colour: red\n"), "{live}");
+    assert!(!live.contains("managedFields"), "{live}");
+    let desired = cm["desiredYaml"].as_str().unwrap();
+    assert!(desired.contains("\n  colour: blue\n"), "{desired}");
+    assert_eq!(cm["live"]["data"]["colour"], "red", "the JSON stays");
+    let secret = as_yaml("Secret", "credentials");
+    let live = secret["liveYaml"].as_str().unwrap();
+    assert!(live.contains("password: ++++++++"), "{live}");
+    assert!(!live.contains("last-applied"), "{live}");
+    assert!(
+        secret["desiredYaml"]
+            .as_str()
+            .unwrap()
+            .contains("token: ++++++++")
+    );
+    // Without format=yaml there is no YAML; an unknown format is refused.
+    assert!(resource("ConfigMap", "settings").get("liveYaml").is_none());
+    env.as_admin(
+        "GET",
+        "/api/v1/applications/trellis/web/resource?resourceKind=ConfigMap&resourceNamespace=default&resourceName=settings&format=toml",
+        "",
+    )
+    .assert_error(400, "expected json or yaml");
 
     let all = env.as_admin("GET", "/api/v1/applications/trellis/web/diff", "");
     assert_eq!(all.status, 200, "{}", all.body);

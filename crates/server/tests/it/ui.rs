@@ -104,3 +104,111 @@ fn the_ui_is_not_among_the_described_protected_operations() {
         }
     }
 }
+
+#[test]
+fn the_favicon_is_an_svg_the_policy_allows() {
+    let env = Env::new();
+    for path in ["/favicon.svg", "/favicon.ico"] {
+        let icon = env.request("GET", path, &[], "");
+        assert_hardened(&icon, path);
+        assert_eq!(icon.header("content-type"), Some("image/svg+xml"), "{path}");
+        assert!(icon.body.starts_with("<svg "), "{path}: {}", icon.body);
+        // An image only: nothing in it could run.
+        for forbidden in ["<script", "onload", "href=\"javascript", "<foreignObject"] {
+            assert!(!icon.body.contains(forbidden), "{path}: {forbidden}");
+        }
+    }
+    let page = env.request("GET", "/", &[], "");
+    assert!(
+        page.body
+            .contains("<link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\">"),
+        "{}",
+        page.body
+    );
+    // Served from this origin, which the policy's img-src allows.
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(csp.contains("img-src 'self'"), "{csp}");
+}
+
+#[test]
+fn the_page_is_accessible_by_construction() {
+    let page = include_str!("../../ui/index.html");
+    assert!(page.contains("<html lang=\"en\">"));
+    for landmark in ["<header", "<nav aria-label=", "<main id=\"main\""] {
+        assert!(page.contains(landmark), "no {landmark}");
+    }
+    let script = include_str!("../../ui/app.js");
+    // Tabs, dialogs and alerts follow the WAI-ARIA patterns.
+    for needle in [
+        "role: \"tablist\"",
+        "role: \"tab\"",
+        "role: \"tabpanel\"",
+        "\"aria-controls\"",
+        "ArrowRight",
+        "ArrowLeft",
+        "showModal()",
+        "\"aria-labelledby\": titleId",
+        "role: kind === \"error\" ? \"alert\" : \"status\"",
+    ] {
+        assert!(script.contains(needle), "app.js lacks {needle}");
+    }
+    // Dialogs are real <dialog> elements, never window.confirm or alert.
+    for forbidden in ["window.confirm", "window.alert", "window.prompt"] {
+        assert!(!script.contains(forbidden), "app.js uses {forbidden}");
+    }
+    let style = include_str!("../../ui/app.css");
+    assert!(style.contains(":focus-visible"), "no visible focus ring");
+}
+
+#[test]
+fn the_script_keeps_the_hooks_the_browser_tests_use() {
+    let script = include_str!("../../ui/app.js");
+    for hook in [
+        "\"data-testid\": \"app-row\"",
+        "\"data-app\": `${app.namespace}/${app.name}`",
+        "testid: \"sync-status\"",
+        "testid: \"health-status\"",
+        "\"data-testid\": \"resource-tree\"",
+        "\"data-testid\": \"tree-node\"",
+        "{ testid = \"diff\", label = \"Differences\" }",
+        "\"data-testid\": testid",
+        "\"data-testid\": \"history-row\"",
+    ] {
+        assert!(script.contains(hook), "app.js lacks the hook {hook}");
+    }
+    for label in [
+        "\"Sync\")",
+        "\"Refresh\")",
+        "\"Roll back\"",
+        "\"Delete\")",
+        "\"Edit\")",
+        "\"New application\")",
+        "\"Synchronize\")",
+        "\"Create\")",
+        "\"Save\")",
+        "confirm: \"Delete\"",
+    ] {
+        assert!(script.contains(label), "app.js lacks the button {label}");
+    }
+}
+
+#[test]
+fn the_tree_is_svg_built_from_text_nodes() {
+    let script = include_str!("../../ui/app.js");
+    assert!(script.contains("document.createElementNS(SVG_NS, tag)"));
+    assert!(script.contains("const SVG_NS = \"http://www.w3.org/2000/svg\";"));
+    // Text reaches the page only as text nodes.
+    assert!(script.contains("document.createTextNode(String(child))"));
+    for forbidden in [
+        "DOMParser",
+        "createContextualFragment",
+        ".srcdoc",
+        "textContent = `<",
+    ] {
+        assert!(!script.contains(forbidden), "app.js uses {forbidden}");
+    }
+    // Only http(s) repository URLs become links; other links are the UI's
+    // own hashes.
+    assert!(script.contains("parsed.protocol !== \"http:\" && parsed.protocol !== \"https:\""));
+    assert!(script.contains("/^#\\/[A-Za-z0-9._~%!$'()*+,;=:@/?&-]*$/"));
+}
