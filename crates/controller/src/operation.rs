@@ -263,26 +263,34 @@ fn app_at_revision(
 ) -> Option<Application> {
     let mut out = app.clone();
     let mut changed = false;
+    // The operation's source(s) first (a rollback names the history entry's
+    // source, whose targetRevision is usually a branch), then the revision
+    // pinned on top of it: the other way round would sync the branch head.
+    let mut replaced = false;
     if app.spec.has_multiple_sources() {
+        if !sync.sources.is_empty() {
+            out.spec.sources = sync.sources.clone();
+            replaced = true;
+        }
+    } else if let Some(source) = &sync.source {
+        out.spec.source = Some(source.clone());
+        replaced = true;
+    }
+    changed |= replaced;
+    if out.spec.has_multiple_sources() {
         for (i, source) in out.spec.sources.iter_mut().enumerate() {
             if let Some(r) = sync.revisions.get(i).filter(|r| !r.is_empty())
-                && current.get(i) != Some(r)
+                && (replaced || current.get(i) != Some(r))
             {
                 source.target_revision = Some(r.clone());
                 changed = true;
             }
         }
     } else if !sync.revision.is_empty()
-        && current.first() != Some(&sync.revision)
+        && (replaced || current.first() != Some(&sync.revision))
         && let Some(source) = out.spec.source.as_mut()
     {
         source.target_revision = Some(sync.revision.clone());
-        changed = true;
-    }
-    if let Some(source) = &sync.source
-        && !app.spec.has_multiple_sources()
-    {
-        out.spec.source = Some(source.clone());
         changed = true;
     }
     changed.then_some(out)
@@ -653,6 +661,50 @@ async fn finish(
 mod tests {
     use super::*;
     use trellis_model::application::Backoff;
+
+    fn single_source_app(target: &str) -> Application {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "trellis.dev/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": "web", "namespace": "trellis"},
+            "spec": {
+                "project": "default",
+                "source": {"repoURL": "https://git.example.com/r.git", "path": "web", "targetRevision": target},
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": "web"},
+            },
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_rollback_pins_the_history_revision_on_the_history_source() {
+        let app = single_source_app("main");
+        let old = "1111111111111111111111111111111111111111";
+        let mut history_source = app.spec.source.clone().unwrap();
+        history_source.path = Some("web-old".into());
+        let rollback = SyncOperation {
+            revision: old.into(),
+            source: Some(history_source),
+            ..SyncOperation::default()
+        };
+        let target = app_at_revision(&app, &rollback, &["2222".into()]).unwrap();
+        let source = target.spec.source.unwrap();
+        assert_eq!(source.target_revision.as_deref(), Some(old));
+        assert_eq!(source.path.as_deref(), Some("web-old"));
+        // Even when the rendered revision is already the requested one, the
+        // history's source is what gets synced.
+        let same = app_at_revision(&app, &rollback, &[old.into()]).unwrap();
+        assert_eq!(
+            same.spec.source.unwrap().target_revision.as_deref(),
+            Some(old)
+        );
+        // A plain sync to the revision already rendered changes nothing.
+        let plain = SyncOperation {
+            revision: old.into(),
+            ..SyncOperation::default()
+        };
+        assert!(app_at_revision(&app, &plain, &[old.into()]).is_none());
+    }
 
     #[test]
     fn go_durations() {

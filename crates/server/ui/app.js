@@ -110,6 +110,23 @@ function safeHref(href) {
 
 /** A link to a repository when its URL is http(s); otherwise plain text,
  * so a `javascript:` or `data:` URL never becomes a live link. */
+// Annotations (but kubectl's copy of the last applied object) and the
+// spec's info items, as summary rows; only http(s) values become links.
+function annotationRows(annotations, info) {
+  const rows = [];
+  const shown = Object.entries(annotations || {})
+    .filter(([k]) => k !== "kubectl.kubernetes.io/last-applied-configuration");
+  if (shown.length) {
+    rows.push(["Annotations", h("ul", { class: "chips" }, shown.map(([k, v]) => h("li", { class: "chip mono" }, `${k}=${v}`))), "wide"]);
+  }
+  const items = Array.isArray(info) ? info : [];
+  if (items.length) {
+    rows.push(["Info", h("ul", { class: "plain" }, items.map((i) =>
+      h("li", {}, h("span", { class: "muted" }, `${String(i?.name ?? "")}: `), repoLink(i?.value)))), "wide"]);
+  }
+  return rows;
+}
+
 function repoLink(url) {
   const text = String(url || "");
   let parsed = null;
@@ -1354,6 +1371,7 @@ async function appPage(app) {
         ["Labels", Object.keys(object.metadata?.labels || {}).length
           ? h("ul", { class: "chips" }, Object.entries(object.metadata.labels).map(([k, v]) => h("li", { class: "chip mono" }, `${k}=${v}`)))
           : h("span", { class: "muted" }, "none"), "wide"],
+        ...annotationRows(object.metadata?.annotations, spec.info),
       ]),
       status.health?.message ? h("p", { class: "muted" }, status.health.message) : null,
       conditions.length

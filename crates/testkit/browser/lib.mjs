@@ -45,7 +45,7 @@ export async function launch() {
 
 /**
  * A page at 1280x800 in a fresh context that records every console error,
- * uncaught exception, failed request, dialog (alert/confirm/prompt: a sign
+ * uncaught exception, failed request, 5xx answer, dialog (alert/confirm/prompt: a sign
  * that injected script ran) and CSP violation in `problems`.
  */
 export async function newPage(browser, options = {}) {
@@ -56,7 +56,15 @@ export async function newPage(browser, options = {}) {
   const page = await context.newPage();
   const problems = [];
   page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    // Chromium reports every 4xx answer on the console; the scenarios
+    // provoke those on purpose (a wrong password, malformed YAML, an
+    // unknown application), and server errors are caught below.
+    if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) {
+      problems.push(`console: ${m.text()}`);
+    }
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 500) problems.push(`server error: ${r.status()} ${r.request().method()} ${r.url()}`);
   });
   page.on('pageerror', (e) => problems.push(`exception: ${e}`));
   page.on('dialog', async (d) => {

@@ -36,6 +36,24 @@ pub struct GlobalArgs {
     /// More log output (-v info, -vv debug, -vvv trace).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// A Trellis server (e.g. http://127.0.0.1:8080): list, get, diff,
+    /// sync, history, rollback and wait go through its API (default: the
+    /// server of `trellis login`).
+    #[arg(long, env = "TRELLIS_SERVER", value_name = "URL", global = true)]
+    pub server: Option<String>,
+    /// PEM file of the certificate authorities to trust for an https
+    /// server, instead of the system's (saved by `trellis login`).
+    #[arg(long, env = "TRELLIS_SERVER_CA", value_name = "FILE", global = true)]
+    pub server_ca: Option<PathBuf>,
+    /// API token for --server (default: the one `trellis login` saved).
+    #[arg(
+        long,
+        env = "TRELLIS_TOKEN",
+        value_name = "TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
 }
 
 /// Log line format.
@@ -78,6 +96,18 @@ pub enum Command {
     /// Start everything on this machine: an embedded cluster, the
     /// controller and the example repositories, synced until healthy.
     Up(UpArgs),
+    /// List the applications of a Trellis server.
+    List(ListArgs),
+    /// Show an application of a Trellis server: its state and resources.
+    Get(GetArgs),
+    /// Show an application's past syncs (the ids rollback takes).
+    History(HistoryArgs),
+    /// Sync an application back to a past revision of its history.
+    Rollback(RollbackArgs),
+    /// Log in to a Trellis server and save an API token for later commands.
+    Login(LoginArgs),
+    /// Forget (and revoke) the credentials saved by `trellis login`.
+    Logout(LogoutArgs),
 }
 
 /// Options of `trellis controller`.
@@ -206,8 +236,8 @@ pub struct UpArgs {
 /// Which application, on which cluster: options of the cluster commands.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
-    /// Application manifest file, or the name of an Application stored in the
-    /// cluster.
+    /// Application manifest file, or the name (NAME or NAMESPACE/NAME) of an
+    /// Application stored in the cluster or on the Trellis server.
     #[arg(value_name = "APP")]
     pub app: String,
     /// Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
@@ -245,9 +275,21 @@ pub struct SyncArgs {
     /// Take over fields other field managers own.
     #[arg(long)]
     pub force: bool,
-    /// How long a wave or hook may take to become healthy (e.g. 90s, 5m).
+    /// How long a wave or hook may take to become healthy (e.g. 90s, 5m);
+    /// with a server, how long to wait for the operation.
     #[arg(long, value_name = "D", default_value = "5m", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
+    /// With a server: sync to this revision instead of the application's.
+    #[arg(long, value_name = "REV")]
+    pub revision: Option<String>,
+    /// With a server: sync only this resource, GROUP:KIND:NAME or
+    /// GROUP:KIND:NAMESPACE/NAME (empty GROUP for the core group);
+    /// repeatable.
+    #[arg(long = "resource", value_name = "GROUP:KIND:NAME")]
+    pub resources: Vec<String>,
+    /// With a server: request the sync and return without waiting for it.
+    #[arg(long = "async")]
+    pub no_wait: bool,
 }
 
 /// `trellis status`.
@@ -273,6 +315,127 @@ pub struct WaitArgs {
     /// Give up after this long (e.g. 30s, 5m; exit 3).
     #[arg(long, value_name = "D", default_value = "5m", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
+}
+
+/// Output formats of `trellis list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// The table with more columns.
+    Wide,
+    /// The summaries as YAML.
+    Yaml,
+    /// The summaries as JSON.
+    Json,
+    /// NAMESPACE/NAME per line.
+    Name,
+}
+
+/// `trellis list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only these projects (comma-separated or repeated).
+    #[arg(short = 'p', long, value_delimiter = ',', value_name = "NAME")]
+    pub project: Vec<String>,
+    /// Only these sync statuses: Synced, OutOfSync, Unknown.
+    #[arg(long, value_delimiter = ',', value_name = "STATUS")]
+    pub sync: Vec<String>,
+    /// Only these health statuses: Healthy, Progressing, Degraded,
+    /// Suspended, Missing, Unknown.
+    #[arg(long, value_delimiter = ',', value_name = "STATUS")]
+    pub health: Vec<String>,
+    /// Only applications in these namespaces.
+    #[arg(long, value_delimiter = ',', value_name = "NS")]
+    pub app_namespace: Vec<String>,
+    /// Label selector: a=b, a!=b, a, !a (comma-separated terms all hold).
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// Output format (default: a table).
+    #[arg(short, long, value_enum)]
+    pub output: Option<ListFormat>,
+}
+
+/// `trellis get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The application: NAME or NAMESPACE/NAME.
+    #[arg(value_name = "APP")]
+    pub app: String,
+    /// Namespace of the application (instead of NAMESPACE/NAME).
+    #[arg(long, value_name = "NS")]
+    pub app_namespace: Option<String>,
+    /// Ask the controller to compare with git first, and wait for it.
+    #[arg(long)]
+    pub refresh: bool,
+    /// Like --refresh, and re-render even if the revision did not move.
+    #[arg(long)]
+    pub hard_refresh: bool,
+    /// Print the whole Application object instead of the summary.
+    #[arg(short, long, value_enum)]
+    pub output: Option<ManifestFormat>,
+}
+
+/// `trellis history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The application: NAME or NAMESPACE/NAME.
+    #[arg(value_name = "APP")]
+    pub app: String,
+    /// Namespace of the application (instead of NAMESPACE/NAME).
+    #[arg(long, value_name = "NS")]
+    pub app_namespace: Option<String>,
+    /// Print the entries as YAML or JSON instead of a table.
+    #[arg(short, long, value_enum)]
+    pub output: Option<ManifestFormat>,
+}
+
+/// `trellis rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The application: NAME or NAMESPACE/NAME.
+    #[arg(value_name = "APP")]
+    pub app: String,
+    /// The history entry to go back to (see `trellis history`); default:
+    /// the one before the newest.
+    #[arg(value_name = "ID")]
+    pub id: Option<i64>,
+    /// Namespace of the application (instead of NAMESPACE/NAME).
+    #[arg(long, value_name = "NS")]
+    pub app_namespace: Option<String>,
+    /// Delete resources the old revision does not have.
+    #[arg(long)]
+    pub prune: bool,
+    /// Have the controller check the rollback and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Request the rollback and return without waiting for it.
+    #[arg(long = "async")]
+    pub no_wait: bool,
+    /// How long to wait for the operation (exit 3 after).
+    #[arg(long, value_name = "D", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
+/// `trellis login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The server (default: --server, $TRELLIS_SERVER, the current login,
+    /// else http://127.0.0.1:8080 where `trellis up` listens).
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
+    /// The account.
+    #[arg(long, default_value = "admin", value_name = "NAME")]
+    pub username: String,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// `trellis logout`.
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// The server to log out of (default: the current login).
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
 }
 
 /// Reads `500ms`, `30s`, `5m`, `1h` or a plain number of seconds.

@@ -63,24 +63,31 @@ fn main() -> ExitCode {
 fn run(cli: &Cli, progress: &Progress) -> anyhow::Result<Outcome> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let outcome = match &cli.command {
-        Command::Crds(args) => commands::crds::run(args, &mut out)?,
-        Command::Install(args) => commands::install::run(args, &mut out)?,
-        Command::Cluster(args) => commands::cluster::run(args)?,
-        Command::Controller(args) => commands::controller::run(args, &cli.global)?,
-        Command::Server(args) => commands::server::run(args, &cli.global)?,
-        Command::Up(args) => commands::up::run(args, &cli.global)?,
-        command => {
-            let renderer = AppRenderer::new(config::sources(&cli.global, progress)?);
-            progress.spin("rendering".to_string());
-            let outcome = run_rendering(command, &renderer, progress, &mut out)?;
-            let stats = renderer.sources().stats();
-            tracing::debug!(
-                fetches = stats.fetches,
-                ls_remotes = stats.ls_remotes,
-                "git network operations"
-            );
-            outcome
+    let remote = commands::remote::connection_for(&cli.global, &cli.command)?;
+    let outcome = if let Some(connection) = &remote {
+        commands::remote::run(&cli.command, connection, &mut out)?
+    } else {
+        match &cli.command {
+            Command::Login(args) => commands::remote::login::run(args, &cli.global, &mut out)?,
+            Command::Logout(args) => commands::remote::login::logout(args, &cli.global, &mut out)?,
+            Command::Crds(args) => commands::crds::run(args, &mut out)?,
+            Command::Install(args) => commands::install::run(args, &mut out)?,
+            Command::Cluster(args) => commands::cluster::run(args)?,
+            Command::Controller(args) => commands::controller::run(args, &cli.global)?,
+            Command::Server(args) => commands::server::run(args, &cli.global)?,
+            Command::Up(args) => commands::up::run(args, &cli.global)?,
+            command => {
+                let renderer = AppRenderer::new(config::sources(&cli.global, progress)?);
+                progress.spin("rendering".to_string());
+                let outcome = run_rendering(command, &renderer, progress, &mut out)?;
+                let stats = renderer.sources().stats();
+                tracing::debug!(
+                    fetches = stats.fetches,
+                    ls_remotes = stats.ls_remotes,
+                    "git network operations"
+                );
+                outcome
+            }
         }
     };
     progress.finish();
@@ -108,8 +115,13 @@ fn run_rendering(
         | Command::Cluster(_)
         | Command::Server(_)
         | Command::Controller(_)
-        | Command::Up(_) => {
+        | Command::Up(_)
+        | Command::Login(_)
+        | Command::Logout(_) => {
             unreachable!("run() handles commands without a renderer")
+        }
+        Command::List(_) | Command::Get(_) | Command::History(_) | Command::Rollback(_) => {
+            unreachable!("run() sends the server's commands to the server")
         }
     }
 }

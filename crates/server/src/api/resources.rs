@@ -231,6 +231,7 @@ async fn compare(state: &State, entry: &AppEntry) -> Result<Comparison, ApiError
     let app = Application::from_value(&entry.object, &origin)
         .map_err(|e| ApiError::Conflict(format!("the stored application is invalid: {e}")))?
         .value;
+    let app = at_compared_revisions(app, &entry.object);
     let destination = &app.spec.destination;
     let in_cluster = match destination.server.as_deref().filter(|s| !s.is_empty()) {
         Some(server) => server.trim_end_matches('/') == IN_CLUSTER,
@@ -265,6 +266,47 @@ async fn compare(state: &State, entry: &AppEntry) -> Result<Comparison, ApiError
         .compare(&app, input)
         .await
         .map_err(|e| ApiError::BadGateway(format!("compare application {}: {e}", entry.key)))
+}
+
+/// The application with each source pinned to the commit the controller
+/// last compared it at (`status.sync.revision(s)`), so a diff shows what the
+/// application's status says — the same commit — and never a branch head
+/// this server resolved once and kept. A source whose repository changed
+/// since that comparison keeps its target revision.
+fn at_compared_revisions(mut app: Application, object: &Value) -> Application {
+    let is_commit = |r: &str| r.len() == 40 && r.bytes().all(|b| b.is_ascii_hexdigit());
+    let sync = object.pointer("/status/sync");
+    let compared_repo = |i: Option<usize>| -> Option<String> {
+        let source = match i {
+            None => sync?.pointer("/comparedTo/source")?,
+            Some(i) => sync?.pointer("/comparedTo/sources")?.get(i)?,
+        };
+        source.get("repoURL")?.as_str().map(str::to_string)
+    };
+    if app.spec.has_multiple_sources() {
+        let revisions = sync
+            .and_then(|s| s.get("revisions"))
+            .and_then(Value::as_array);
+        for (i, source) in app.spec.sources.iter_mut().enumerate() {
+            if let Some(r) = revisions
+                .and_then(|r| r.get(i))
+                .and_then(Value::as_str)
+                .filter(|r| is_commit(r))
+                && compared_repo(Some(i)).as_deref() == Some(source.repo_url.as_str())
+            {
+                source.target_revision = Some(r.to_string());
+            }
+        }
+    } else if let Some(r) = sync
+        .and_then(|s| s.get("revision"))
+        .and_then(Value::as_str)
+        .filter(|r| is_commit(r))
+        && let Some(source) = app.spec.source.as_mut()
+        && compared_repo(None).as_deref() == Some(source.repo_url.as_str())
+    {
+        source.target_revision = Some(r.to_string());
+    }
+    app
 }
 
 fn comparison_json(r: &ResourceComparison) -> Value {

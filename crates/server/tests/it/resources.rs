@@ -382,3 +382,48 @@ fn events_of_the_application_newest_first() {
     )
     .assert_error(400, "go together");
 }
+
+#[test]
+fn diffs_render_the_commit_the_status_was_compared_at() {
+    let env = Env::new();
+    deployed(&env);
+    let first = env.repo.head();
+    let repo = env.repo.url();
+    let compared = |revision: &str| {
+        json!({"sync": {"status": "Synced", "revision": revision,
+            "comparedTo": {"source": {"repoURL": repo, "path": "app", "targetRevision": "HEAD"},
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": "web"}}}})
+    };
+    env.set_status("web", compared(&first));
+    env.wait_listed("web", |a| a["sync"]["revision"] == json!(first));
+    let path = "/api/v1/applications/trellis/web/diff";
+    let diff_of_deployment = |env: &Env| {
+        let report = env.as_admin("GET", path, "").json();
+        report["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["kind"] == "Deployment")
+            .unwrap()
+            .clone()
+    };
+    // The server resolves the branch once, now.
+    assert_eq!(diff_of_deployment(&env)["status"], "Synced");
+
+    // A new commit: until the controller has compared it, the diff is the
+    // one of the compared commit, the same as the status says.
+    env.repo.write(
+        "app/deployment.yaml",
+        &DEPLOYMENT.replace("web:1.0", "web:2.0"),
+    );
+    let second = env.repo.commit_all("web 2.0");
+    assert_eq!(diff_of_deployment(&env)["status"], "Synced");
+    // Once the status names the new commit, the diff shows the change, even
+    // though this server had resolved the branch to the first commit.
+    env.set_status("web", compared(&second));
+    env.wait_listed("web", |a| a["sync"]["revision"] == json!(second));
+    let deployment = diff_of_deployment(&env);
+    assert_eq!(deployment["status"], "OutOfSync", "{deployment:#}");
+    let text = deployment["diff"].to_string();
+    assert!(text.contains("web:2.0"), "{text}");
+}

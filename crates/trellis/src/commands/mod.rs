@@ -6,6 +6,7 @@ pub mod crds;
 pub mod diff;
 pub mod install;
 pub mod preview;
+pub mod remote;
 pub mod render;
 pub mod server;
 pub mod status;

@@ -2,6 +2,7 @@
 //! repositories made by the tests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod browser;
 mod cluster;
 mod cluster_sync;
 mod controller;
@@ -9,6 +10,7 @@ mod controller_flows;
 mod crds;
 mod install;
 mod preview;
+mod remote;
 mod render;
 mod support;
 mod tree;
