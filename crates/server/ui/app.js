@@ -677,13 +677,22 @@ async function listPage() {
   api("GET", `${API}/projects`).then((p) => renderProjects((p.items || []).map((x) => x.name))).catch(() => renderProjects([]));
 
   // The snapshot first repeats the list, closing any gap since it was read.
+  // Events arrive in bursts (a snapshot is one per application): they are
+  // applied at once and the table redrawn once per frame, not per event.
+  let redraw = 0;
   openStream({}, (event) => {
     const a = event.application;
     if (!a) return;
     if (event.type === "DELETED") apps.delete(appKey(a));
     else apps.set(appKey(a), a);
-    renderRows();
+    if (!redraw) {
+      redraw = requestAnimationFrame(() => {
+        redraw = 0;
+        renderRows();
+      });
+    }
   }, load);
+  cleanups.push(() => cancelAnimationFrame(redraw));
 }
 
 // ------------------------------------------------------- create, edit, delete
