@@ -264,6 +264,25 @@ await run(async (browser, report) => {
     shots.push(await shot(page, 'history'));
   });
 
+  await step(report, 'a stale edit is refused and says so; nothing half-saved', async () => {
+    await page.getByRole('button', { name: 'Edit', exact: true }).click();
+    const dialog = page.getByRole('dialog');
+    const editor = dialog.locator('#edit-yaml');
+    await until('the editable YAML', async () => /resourceVersion/.test(await editor.inputValue()));
+    // Someone else changes the application meanwhile.
+    kubectl('annotate', 'applications.trellis.dev', APP, '-n', NS, 'owner=someone-else');
+    const edited = (await editor.inputValue()).replace('targetRevision: main', 'targetRevision: stale-edit');
+    await editor.fill(edited);
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.getByRole('alert').filter({ hasText: /changed|conflict|modified/i }).waitFor();
+    await dialog.getByRole('button', { name: 'Reload latest' }).waitFor();
+    shots.push(await shot(page, 'edit-conflict'));
+    const stored = await apiApp(page);
+    const source = stored.application?.spec?.source ?? stored.spec?.source;
+    if (source?.targetRevision !== 'main') throw new Error(`a stale edit was saved: ${JSON.stringify(source)}`);
+    await page.keyboard.press('Escape');
+  });
+
   await step(report, 'markup in fixtures stays text', async () => {
     applyFixtures();
     await page.goto(url);

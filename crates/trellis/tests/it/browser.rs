@@ -66,7 +66,14 @@ fn web_ui_in_chromium_by_mouse_and_keyboard() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    for name in ["login", "list", "application", "diff-unified", "diff-split"] {
+    for name in [
+        "login",
+        "list",
+        "application",
+        "diff-unified",
+        "diff-split",
+        "edit-conflict",
+    ] {
         let file = shots
             .iter()
             .find(|s| s.ends_with(&format!("/{name}.png")))
