@@ -73,6 +73,9 @@ pub enum ApiError {
     /// 409: the object changed since it was read, or is busy.
     #[error("{0}")]
     Conflict(String),
+    /// 429: too many failed logins; try again after this many seconds.
+    #[error("{0}")]
+    TooManyRequests(String, u64),
     /// 415: a body in a format not understood.
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -101,6 +104,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
@@ -135,6 +139,14 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let body = json!({"error": self.to_string(), "code": status.as_u16()});
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let ApiError::TooManyRequests(_, seconds) = &self
+            && let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string())
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
+        response
     }
 }

@@ -87,6 +87,7 @@ mod options;
 pub mod policy;
 mod server;
 mod summary;
+mod throttle;
 mod ui;
 
 pub use auth::{CSRF_HEADER, SESSION_COOKIE};

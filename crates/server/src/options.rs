@@ -18,6 +18,12 @@ pub struct ServerOptions {
     pub session_ttl: Duration,
     /// At most this many sessions are kept; the oldest go first.
     pub max_sessions: usize,
+    /// Failed logins of one user name allowed within `login_failure_window`
+    /// before further attempts are refused (429) until the window since the
+    /// last failure has passed; 0 allows any number.
+    pub max_login_failures: u32,
+    /// See `max_login_failures`.
+    pub login_failure_window: Duration,
 }
 
 impl ServerOptions {
@@ -30,6 +36,8 @@ impl ServerOptions {
             secure_cookies: false,
             session_ttl: Duration::from_secs(12 * 3600),
             max_sessions: 10_000,
+            max_login_failures: 5,
+            login_failure_window: Duration::from_secs(300),
         }
     }
 

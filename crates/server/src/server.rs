@@ -32,6 +32,8 @@ pub(crate) struct State {
     pub capabilities: tokio::sync::OnceCell<Capabilities>,
     pub cache: Arc<Cache>,
     pub sessions: Sessions,
+    /// Failed logins per user name.
+    pub logins: crate::throttle::LoginThrottle,
     /// Set when the server stops: live-update streams end.
     pub stopping: watch::Sender<bool>,
 }
@@ -137,6 +139,10 @@ impl Server {
         }
         let engine = Engine::new(cluster.clone(), EngineOptions::default());
         let sessions = Sessions::new(options.session_ttl, options.max_sessions);
+        let logins = crate::throttle::LoginThrottle::new(
+            options.max_login_failures,
+            options.login_failure_window,
+        );
         Ok(Self {
             state: Arc::new(State {
                 options,
@@ -146,6 +152,7 @@ impl Server {
                 capabilities: tokio::sync::OnceCell::new(),
                 cache: Arc::new(Cache::new()),
                 sessions,
+                logins,
                 stopping: watch::channel(false).0,
             }),
         })

@@ -37,6 +37,16 @@ pub(crate) async fn login(
             "no admin password is set: set one with trellis before logging in".into(),
         ));
     };
+    if let Err(wait) = state.logins.check(&request.username) {
+        return Err(ApiError::TooManyRequests(
+            format!(
+                "too many failed logins for {}: try again in {} s",
+                request.username,
+                wait.as_secs().max(1)
+            ),
+            wait.as_secs().max(1),
+        ));
+    }
     let candidate = request.password;
     let hash2 = hash.clone();
     // Hashing is deliberately slow; it runs off the async workers, and for
@@ -45,8 +55,10 @@ pub(crate) async fn login(
         .await
         .map_err(|e| ApiError::Internal(format!("password check: {e}")))?;
     if !matches || request.username != ADMIN_USER {
+        state.logins.failed(&request.username);
         return Err(refused());
     }
+    state.logins.succeeded(&request.username);
     let session = state.sessions.open(ADMIN_USER, &hash);
     let cookie = session_cookie(
         &session.id,

@@ -6,6 +6,36 @@ use trellis_server::accounts;
 use crate::support::{Env, NS, PASSWORD};
 
 #[test]
+fn repeated_failed_logins_lock_the_name_for_a_while() {
+    let env = Env::new();
+    let attempt = |password: &str| {
+        env.request(
+            "POST",
+            "/api/v1/session",
+            &[("Content-Type", "application/json")],
+            &json!({"username": "admin", "password": password}).to_string(),
+        )
+    };
+    // A success in between starts the count over.
+    for _ in 0..4 {
+        attempt("guess").assert_error(401, "invalid username or password");
+    }
+    assert_eq!(attempt(PASSWORD).status, 200);
+    for _ in 0..5 {
+        attempt("guess").assert_error(401, "invalid username or password");
+    }
+    // Now even the right password is refused, with when to try again.
+    let locked = attempt(PASSWORD);
+    locked.assert_error(429, "too many failed logins for admin");
+    let retry: u64 = locked.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=300).contains(&retry), "{retry}");
+    assert!(locked.header("set-cookie").is_none());
+    // API tokens are not affected.
+    let listed = env.with_token(&env.tokens.read, "GET", "/api/v1/applications", "");
+    assert_eq!(listed.status, 200, "{}", listed.body);
+}
+
+#[test]
 fn a_session_is_a_secure_cookie_and_changes_need_its_csrf_token() {
     let env = Env::new();
     env.create_app("web", "shop", json!({}));
