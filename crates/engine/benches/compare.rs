@@ -86,7 +86,7 @@ impl DryRun for Cached<'_> {
         live: &Value,
     ) -> Result<DryRunAnswer, String> {
         self.cache
-            .get(key, object_hash(desired), resource_version(live))
+            .get(key, object_hash(desired), live)
             .ok_or_else(|| "cache miss".to_string())
     }
 }
@@ -124,7 +124,7 @@ fn main() {
             dry_runs.put(
                 key.clone(),
                 object_hash(object),
-                rv.to_string(),
+                &live,
                 DryRunAnswer::SameAsLive,
             );
             writers

@@ -234,9 +234,12 @@ pub fn object_hash(object: &Value) -> u64 {
     hasher.finish()
 }
 
-/// Dry-run results keyed by resource, valid for one (desired object hash,
-/// live resourceVersion): an unchanged application compares from this cache
-/// alone. Bounded by the number of resources (one entry per resource key).
+/// Dry-run results keyed by resource, valid for one desired object (its
+/// hash) against one live object: the same resourceVersion, or — when only
+/// the status or server-written metadata changed since, as a Deployment's
+/// rollout or a child Application's status writes do all the time — the
+/// same content. An unchanged application compares from this cache alone.
+/// Bounded by the number of resources (one entry per resource key).
 #[derive(Clone, Default)]
 pub struct DryRunCache {
     entries: Arc<Mutex<HashMap<ResourceKey, DryRunEntry>>>,
@@ -246,35 +249,48 @@ pub struct DryRunCache {
 struct DryRunEntry {
     hash: u64,
     resource_version: String,
+    /// [`content_hash`] of the live object the answer was given for.
+    content: u64,
     result: DryRunAnswer,
 }
 
+/// The hash of what a comparison sees of a live object: everything but its
+/// status and server-written metadata (the dry-run answer depends on nothing
+/// else that the comparison keeps).
+pub fn content_hash(live: &Value) -> u64 {
+    let mut object = live.clone();
+    strip_server_fields(&mut object);
+    object_hash(&object)
+}
+
 impl DryRunCache {
-    /// The cached result for this desired object and live version, if any.
-    pub fn get(
-        &self,
-        key: &ResourceKey,
-        hash: u64,
-        resource_version: &str,
-    ) -> Option<DryRunAnswer> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries
-            .get(key)
-            .filter(|e| e.hash == hash && e.resource_version == resource_version)
-            .map(|e| e.result.clone())
+    /// The cached result for this desired object and live object, if any.
+    /// Hashes the live object only when its resourceVersion moved on.
+    pub fn get(&self, key: &ResourceKey, hash: u64, live: &Value) -> Option<DryRunAnswer> {
+        let version = resource_version(live);
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = entries.get_mut(key).filter(|e| e.hash == hash)?;
+        if entry.resource_version != version {
+            if entry.content != content_hash(live) {
+                return None;
+            }
+            // Only status or metadata moved: the answer stands, now for
+            // this version too.
+            entry.resource_version = version.to_string();
+        }
+        Some(entry.result.clone())
     }
 
-    /// Records a result.
-    pub fn put(&self, key: ResourceKey, hash: u64, resource_version: String, result: DryRunAnswer) {
+    /// Records the result for a desired object (by hash) against `live`.
+    pub fn put(&self, key: ResourceKey, hash: u64, live: &Value, result: DryRunAnswer) {
+        let entry = DryRunEntry {
+            hash,
+            resource_version: resource_version(live).to_string(),
+            content: content_hash(live),
+            result,
+        };
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.insert(
-            key,
-            DryRunEntry {
-                hash,
-                resource_version,
-                result,
-            },
-        );
+        entries.insert(key, entry);
     }
 
     /// Forgets a resource.
@@ -369,17 +385,35 @@ mod tests {
     }
 
     #[test]
-    fn dry_run_cache_is_keyed_by_hash_and_version() {
+    fn dry_run_cache_is_keyed_by_desired_hash_and_live_content() {
         let cache = DryRunCache::default();
-        let (key, o) = cm("a", "1");
-        cache.put(
-            key.clone(),
-            object_hash(&o),
-            "5".into(),
-            DryRunAnswer::SameAsLive,
+        let (key, desired) = cm("a", "1");
+        let mut live = desired.clone();
+        live["metadata"]["resourceVersion"] = json!("5");
+        let hash = object_hash(&desired);
+        cache.put(key.clone(), hash, &live, DryRunAnswer::SameAsLive);
+        assert!(cache.get(&key, hash, &live).is_some());
+        // Another desired object: no answer.
+        assert!(
+            cache
+                .get(&key, object_hash(&cm("a", "2").1), &live)
+                .is_none()
         );
-        assert!(cache.get(&key, object_hash(&o), "5").is_some());
-        assert!(cache.get(&key, object_hash(&o), "6").is_none());
-        assert!(cache.get(&key, object_hash(&cm("a", "2").1), "5").is_none());
+        // A new version whose status and managed metadata moved only: the
+        // answer stands.
+        let mut status_only = live.clone();
+        status_only["metadata"]["resourceVersion"] = json!("6");
+        status_only["metadata"]["generation"] = json!(1);
+        status_only["status"] = json!({"observed": true});
+        assert!(cache.get(&key, hash, &status_only).is_some());
+        // A new version whose content changed: no answer.
+        let mut changed = live.clone();
+        changed["metadata"]["resourceVersion"] = json!("7");
+        changed["data"]["k"] = json!("edited");
+        assert!(cache.get(&key, hash, &changed).is_none());
+        let mut relabelled = live.clone();
+        relabelled["metadata"]["resourceVersion"] = json!("8");
+        relabelled["metadata"]["labels"]["extra"] = json!("x");
+        assert!(cache.get(&key, hash, &relabelled).is_none());
     }
 }

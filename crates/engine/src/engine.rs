@@ -248,8 +248,7 @@ impl Engine {
                 continue;
             };
             let hash = object_hash(object);
-            let version = resource_version(live_object);
-            if let Some(hit) = self.dry_runs.get(key, hash, version) {
+            if let Some(hit) = self.dry_runs.get(key, hash, live_object) {
                 answers.insert(key.clone(), Ok(hit));
                 continue;
             }
@@ -262,7 +261,7 @@ impl Engine {
                 Ok(result) => {
                     let answer = DryRunAnswer::of(result, live_object);
                     self.dry_runs
-                        .put(key.clone(), hash, version.to_string(), answer.clone());
+                        .put(key.clone(), hash, live_object, answer.clone());
                     answers.insert(key.clone(), Ok(answer));
                 }
                 Err(e) => {

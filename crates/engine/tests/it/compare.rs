@@ -76,6 +76,76 @@ async fn warm_compare_of_an_unchanged_app_sends_no_list_and_no_dry_run() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_only_change_is_compared_without_a_dry_run() {
+    let env = Env::new().await;
+    let app = app("", "status", "default", &[]);
+    let desired = manifests(SERVICE);
+    env.sync(&app, &desired, SyncRequest::default()).await;
+    env.engine.compare(&app, Ok(&desired)).await.unwrap();
+    let version = |env: &Env| {
+        env.kubectl(&[
+            "get",
+            "service",
+            "web",
+            "-o",
+            "jsonpath={.metadata.resourceVersion}",
+        ])
+    };
+    let before = version(&env);
+    env.kubectl(&[
+        "patch",
+        "service",
+        "web",
+        "--subresource=status",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.7"}]}}}"#,
+    ]);
+    assert_ne!(version(&env), before, "the status write made a new version");
+    // Wait until the live cache holds the new version, then compare.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let seq = loop {
+        let seq = env.audit().last_seq();
+        let comparison = env.engine.compare(&app, Ok(&desired)).await.unwrap();
+        let live = comparison.resources[0].live.clone().unwrap();
+        if live.pointer("/status/loadBalancer/ingress/0/ip").is_some() {
+            assert_eq!(comparison.sync, SyncStatusCode::Synced);
+            break seq;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cache never saw the status"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let after = env.audit().since(seq);
+    assert!(after.iter().all(|e| !e.dry_run), "{after:#?}");
+    // A change of content is compared afresh and found.
+    env.kubectl(&[
+        "patch",
+        "service",
+        "web",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"selector":{"app":"other"}}}"#,
+    ]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let comparison = env.engine.compare(&app, Ok(&desired)).await.unwrap();
+        if comparison.sync == SyncStatusCode::OutOfSync {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the drift never showed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drift_is_detected_conflicts_need_force_and_sync_reverts() {
     let env = Env::new().await;
     let app = app("", "drift", "default", &[]);
