@@ -12,9 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::{Value, json};
-use trellis_engine::compare::{
-    DryRun, DryRunAnswer, DryRunCache, compare_resources, object_hash, resource_version,
-};
+use trellis_engine::compare::{DryRun, DryRunAnswer, DryRunCache, compare_resources, object_hash};
 use trellis_engine::normalize::IgnoreRules;
 use trellis_engine::tracking::{AppId, TRACKING_LABEL};
 use trellis_kube::GroupKind;
