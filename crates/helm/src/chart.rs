@@ -230,10 +230,10 @@ pub struct Chart {
     /// `values.schema.json`, raw. Validation is not performed yet.
     pub schema: Option<Vec<u8>>,
     /// Files under `templates/`, in path order.
-    pub templates: Vec<ChartFile>,
+    pub templates: std::sync::Arc<Vec<ChartFile>>,
     /// Every other file (what `.Files` sees; includes `crds/`), in path
     /// order.
-    pub files: Vec<ChartFile>,
+    pub files: std::sync::Arc<Vec<ChartFile>>,
     /// Subcharts from `charts/` and `file://` dependencies.
     pub dependencies: Vec<Chart>,
 }
@@ -513,8 +513,8 @@ pub fn load_files(files: Vec<ChartFile>, origin: &str) -> Result<Chart> {
         metadata,
         values,
         schema,
-        templates,
-        files: other,
+        templates: std::sync::Arc::new(templates),
+        files: std::sync::Arc::new(other),
         dependencies: Vec::new(),
     };
     for (n, files) in subcharts {

@@ -22,7 +22,11 @@ fn parse_yaml(text: &str) -> Result<Value, YamlError> {
     CACHE
         .get_or_init(|| ContentCache::new(PARSE_CACHE_BYTES))
         .get_or_compute(text.as_bytes(), || from_yaml_value(text))
-        .map(|v| deep_copy(&v))
+        .map(|v| match v {
+            // Cached trees are never modified: copy lazily.
+            Value::Map(m) => Value::Map(m.frozen_copy()),
+            v => deep_copy(&v),
+        })
 }
 
 /// `fromJson`/`fromJsonArray` parses, by text (serde_json's tree, converted

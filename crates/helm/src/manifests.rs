@@ -201,18 +201,29 @@ fn head_cache() -> &'static std::sync::Mutex<HeadCache> {
 /// The [`HeadCache`] key of a document: its length and its first and last
 /// 256 bytes.
 fn doc_key(doc: &str) -> u64 {
-    use std::hash::{Hash as _, Hasher as _};
     const ENDS: usize = 256;
     let b = doc.as_bytes();
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    b.len().hash(&mut hasher);
+    // A multiply-rotate hash over 8-byte words: the key only picks a short
+    // list that is then compared in full, so it needs speed, not strength.
+    let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    let words = |h: u64, part: &[u8]| {
+        let mut chunks = part.chunks_exact(8);
+        let h = chunks.by_ref().fold(h, |h, c| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            mix(h, u64::from_le_bytes(w))
+        });
+        chunks
+            .remainder()
+            .iter()
+            .fold(h, |h, &c| mix(h, u64::from(c)))
+    };
+    let h = mix(0, b.len() as u64);
     if b.len() <= 2 * ENDS {
-        b.hash(&mut hasher);
+        words(h, b)
     } else {
-        b[..ENDS].hash(&mut hasher);
-        b[b.len() - ENDS..].hash(&mut hasher);
+        words(words(h, &b[..ENDS]), &b[b.len() - ENDS..])
     }
-    hasher.finish()
 }
 
 fn head(doc: &str) -> Result<Head, YamlError> {

@@ -146,9 +146,10 @@ impl Object for KubeVersion {
     }
 }
 
-/// `.Capabilities.APIVersions`: a list with a `Has` method.
+/// `.Capabilities.APIVersions`: a list with a `Has` method (shared: each
+/// `.Capabilities.APIVersions` hands out the same list).
 #[derive(Debug, Clone)]
-pub struct VersionSet(pub Vec<String>);
+pub struct VersionSet(pub Arc<Vec<String>>);
 
 impl Object for VersionSet {
     fn type_name(&self) -> &str {
@@ -210,10 +211,17 @@ impl Capabilities {
     /// Helm's defaults, with `kube_version` and extra `api_versions`
     /// (added to the defaults, as `--api-versions` does) when given.
     pub fn new(kube_version: Option<KubeVersion>, api_versions: &[String]) -> Capabilities {
-        let mut versions: Vec<String> =
-            DEFAULT_API_VERSIONS.iter().map(|s| s.to_string()).collect();
-        // Appended as given, as Helm appends `--api-versions`.
-        versions.extend(api_versions.iter().cloned());
+        static DEFAULTS: std::sync::OnceLock<Arc<Vec<String>>> = std::sync::OnceLock::new();
+        let defaults = DEFAULTS
+            .get_or_init(|| Arc::new(DEFAULT_API_VERSIONS.iter().map(|s| s.to_string()).collect()));
+        let versions = if api_versions.is_empty() {
+            defaults.clone()
+        } else {
+            // Appended as given, as Helm appends `--api-versions`.
+            let mut v = defaults.to_vec();
+            v.extend(api_versions.iter().cloned());
+            Arc::new(v)
+        };
         Capabilities {
             kube_version: kube_version.unwrap_or_else(|| KubeVersion {
                 version: DEFAULT_KUBE_VERSION.into(),
@@ -257,21 +265,56 @@ impl Object for Capabilities {
 /// `(.Files.Glob "x").AsConfig` does not, because the template engine
 /// ranges over maps and lists only.
 #[derive(Clone)]
-pub struct Files(pub Arc<Vec<(String, Arc<[u8]>)>>);
+pub struct Files(pub Arc<Vec<crate::chart::ChartFile>>);
 
 impl Files {
     fn get(&self, name: &str) -> Option<&Arc<[u8]>> {
-        self.0.iter().find(|(n, _)| n == name).map(|(_, d)| d)
+        self.0.iter().find(|f| f.name == name).map(|f| &f.data)
+    }
+
+    fn entries(&self) -> impl Iterator<Item = (&String, &Arc<[u8]>)> {
+        self.0.iter().map(|f| (&f.name, &f.data))
     }
 
     fn entries_yaml(&self, f: impl Fn(&[u8]) -> String) -> String {
         let mut m = Map::new();
-        for (n, d) in self.0.iter() {
+        for (n, d) in self.entries() {
             let base = n.rsplit('/').next().unwrap_or(n);
             m.insert(base.to_string(), Value::from(f(d)));
         }
         crate::yaml::to_yaml(&Value::map(m))
     }
+}
+
+/// A file's contents as text (invalid UTF-8 replaced, as Go's string
+/// conversion does when printed), kept by file: charts read the same files
+/// on every render, some of them whole CRDs. Keyed by the address of the
+/// file's data, which the kept entry holds so that it cannot be reused.
+fn file_text(data: &Arc<[u8]>) -> Arc<str> {
+    type Kept = std::collections::HashMap<usize, (Arc<[u8]>, Arc<str>)>;
+    static KEPT: std::sync::OnceLock<std::sync::Mutex<(Kept, usize)>> = std::sync::OnceLock::new();
+    const KEPT_BYTES: usize = 64 << 20;
+    let kept = KEPT.get_or_init(Default::default);
+    let lock = || {
+        kept.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    let key = data.as_ptr() as usize;
+    if let Some((_, text)) = lock().0.get(&key) {
+        return text.clone();
+    }
+    let text: Arc<str> = Arc::from(String::from_utf8_lossy(data).as_ref());
+    if data.len() <= KEPT_BYTES / 8 {
+        let mut k = lock();
+        if k.1 + data.len() > KEPT_BYTES {
+            k.0.clear();
+            k.1 = 0;
+        }
+        if k.0.insert(key, (data.clone(), text.clone())).is_none() {
+            k.1 += data.len();
+        }
+    }
+    text
 }
 
 impl Object for Files {
@@ -303,11 +346,10 @@ impl Object for Files {
             None => Err("missing argument".to_string()),
         };
         match name {
-            "Get" => Ok(Value::from(
-                self.get(&arg()?)
-                    .map(|d| String::from_utf8_lossy(d).into_owned())
-                    .unwrap_or_default(),
-            )),
+            "Get" => Ok(match self.get(&arg()?) {
+                Some(d) => Value::Str(file_text(d)),
+                None => Value::str(""),
+            }),
             "GetBytes" => Ok(self
                 .get(&arg()?)
                 .map(|d| Value::Bytes(d.clone()))
@@ -318,7 +360,7 @@ impl Object for Files {
             "Glob" => {
                 let pattern = arg()?;
                 let mut m = Map::new();
-                for (n, d) in self.0.iter() {
+                for (n, d) in self.entries() {
                     if glob_match(&pattern, n) {
                         m.insert(n.clone(), Value::Bytes(d.clone()));
                     }
@@ -348,7 +390,7 @@ impl Object for Files {
     }
     fn format(&self) -> String {
         let mut out = String::from("map[");
-        for (i, (n, d)) in self.0.iter().enumerate() {
+        for (i, (n, d)) in self.entries().enumerate() {
             if i > 0 {
                 out.push(' ');
             }
@@ -473,6 +515,36 @@ fn dependency_map(d: &Dependency) -> Value {
 /// `.Chart` as Helm 4 exposes it: the metadata as a map with Go field
 /// names, plus `IsRoot`.
 pub fn chart_value(md: &Metadata, is_root: bool) -> Value {
+    /// Maps built lately, by metadata: every render of a chart builds the
+    /// same ones. Kept maps are never modified (renders get lazy copies).
+    type Built = Vec<(Metadata, bool, trellis_template::MapRef)>;
+    static BUILT: std::sync::OnceLock<std::sync::Mutex<Built>> = std::sync::OnceLock::new();
+    const KEPT: usize = 64;
+    let built = BUILT.get_or_init(Default::default);
+    let lock = || {
+        built
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    if let Some((_, _, m)) = lock()
+        .iter()
+        .find(|(kept, root, _)| *root == is_root && kept == md)
+    {
+        return Value::Map(m.frozen_copy());
+    }
+    let Value::Map(m) = build_chart_value(md, is_root) else {
+        return Value::Nil;
+    };
+    let copy = m.frozen_copy();
+    let mut kept = lock();
+    if kept.len() >= KEPT {
+        kept.remove(0);
+    }
+    kept.push((md.clone(), is_root, m));
+    Value::Map(copy)
+}
+
+fn build_chart_value(md: &Metadata, is_root: bool) -> Value {
     let mut m = Map::new();
     let s = |v: &str| Value::from(v);
     m.insert("APIVersion".into(), s(&md.api_version));

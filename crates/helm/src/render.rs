@@ -250,10 +250,7 @@ pub fn render_on_this_thread(
 
     // Helm parses deeper paths first and, at equal depth, in reverse
     // lexical order; a later `define` of a name replaces an earlier one.
-    renderables.sort_by(|a, b| {
-        let (ca, cb) = (a.name.matches('/').count(), b.name.matches('/').count());
-        cb.cmp(&ca).then_with(|| b.name.cmp(&a.name))
-    });
+    renderables.sort_by(|a, b| b.depth.cmp(&a.depth).then_with(|| b.name.cmp(&a.name)));
     let parsed = parsed_set(&renderables, &request.limits)?;
     let set: &Templates = &parsed.set;
     let _state = RenderState::enter(parsed.clone(), request.lookup.clone());
@@ -275,7 +272,7 @@ pub fn render_on_this_thread(
                 template: r.name.clone(),
                 message: helm_error_text(&r.name, &e),
             })?;
-        let out = if out.contains("<no value>") {
+        let out = if has_no_value(&out) {
             out.replace("<no value>", "")
         } else {
             out
@@ -447,6 +444,8 @@ struct Globals {
 
 struct Renderable<'c> {
     name: String,
+    /// The number of `/` in `name`.
+    depth: usize,
     data: &'c Arc<[u8]>,
     base_path: String,
     dot: MapRef,
@@ -475,17 +474,12 @@ fn collect<'c>(
             _ => Value::map(Map::new()),
         },
     };
-    let files: Vec<(String, Arc<[u8]>)> = chart
-        .files
-        .iter()
-        .map(|f| (f.name.clone(), f.data.clone()))
-        .collect();
     let mut m = Map::new();
     m.insert(
         "Chart".into(),
         chart_value(&chart.metadata, parent.is_none()),
     );
-    m.insert("Files".into(), Value::object(Files(Arc::new(files))));
+    m.insert("Files".into(), Value::object(Files(chart.files.clone())));
     m.insert("Release".into(), g.release.clone());
     m.insert("Capabilities".into(), g.caps.clone());
     m.insert("Values".into(), scoped);
@@ -499,13 +493,15 @@ fn collect<'c>(
             .insert(child.name().to_string(), Value::Map(cdot));
     }
     let library = chart.metadata.is_library();
-    for t in &chart.templates {
+    for t in chart.templates.iter() {
         let base = t.name.rsplit('/').next().unwrap_or(&t.name);
         if library && !base.starts_with('_') {
             continue;
         }
+        let name = format!("{full_path}/{}", t.name);
         out.push(Renderable {
-            name: format!("{full_path}/{}", t.name),
+            depth: name.matches('/').count(),
+            name,
             data: &t.data,
             base_path: format!("{full_path}/templates"),
             dot: dot.clone(),
@@ -571,7 +567,41 @@ fn base_funcs() -> &'static FuncMap {
     })
 }
 
-type TplCache = Mutex<HashMap<(usize, String), Arc<Templates>>>;
+/// Sets derived by `tpl`: by base set address, then by text. Texts (whole
+/// CRDs read with `.Files.Get`, at times) are hashed with a fast
+/// word-at-a-time hash: a hit is confirmed by comparing the text.
+type TplCache = Mutex<HashMap<usize, HashMap<Box<str>, Arc<Templates>, TextHash>>>;
+
+type TextHash = std::hash::BuildHasherDefault<TextHasher>;
+
+/// A multiply-rotate hash over 8-byte words (not resistant to chosen
+/// collisions, which only cost comparisons within a bounded cache).
+#[derive(Default)]
+struct TextHasher(u64);
+
+impl std::hash::Hasher for TextHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in chunks.by_ref() {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = mix(self.0, u64::from_le_bytes(w));
+        }
+        for &b in chunks.remainder() {
+            self.0 = mix(self.0, u64::from(b));
+        }
+    }
+}
+
+/// Whether `text` holds Go's `<no value>` marker (a vectorized search:
+/// rendered texts run to megabytes).
+fn has_no_value(text: &str) -> bool {
+    memchr::memmem::find(text.as_bytes(), b"<no value>").is_some()
+}
 
 /// `tpl` (parsed texts cached with the running set) and `lookup` (through
 /// the running render's [`Lookup`]).
@@ -585,16 +615,21 @@ fn render_funcs() -> FuncMap {
             // Text without actions renders as itself. This also covers the
             // empty text: Go executes the new (empty) tree, whereas a set
             // keeps an earlier non-empty "gotpl" over an empty one.
-            if !text.contains(base.options().left_delim.as_str()) {
+            let delim = base.options().left_delim.as_str();
+            if memchr::memmem::find(text.as_bytes(), delim.as_bytes()).is_none() {
+                if !has_no_value(text) {
+                    return Ok(a[0].clone());
+                }
                 return Ok(Value::from(text.replace("<no value>", "")));
             }
-            let key = (base as *const Templates as usize, text.to_string());
+            let base_key = base as *const Templates as usize;
             let parsed = current_parsed();
             let cached = parsed.as_ref().and_then(|p| {
                 p.tpl
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .get(&key)
+                    .get(&base_key)
+                    .and_then(|texts| texts.get(text))
                     .cloned()
             });
             let set = match cached {
@@ -616,8 +651,10 @@ fn render_funcs() -> FuncMap {
                         // Bounded: a hostile chart could generate texts.
                         // Entries are kept (not cleared), because running
                         // executions may use their addresses as keys.
-                        if c.len() < TPL_SETS {
-                            c.insert(key, t.clone());
+                        if c.values().map(HashMap::len).sum::<usize>() < TPL_SETS {
+                            c.entry(base_key)
+                                .or_default()
+                                .insert(Box::from(text), t.clone());
                         }
                     }
                     t
@@ -629,7 +666,10 @@ fn render_funcs() -> FuncMap {
                     trellis_template::quote(text)
                 ))
             })?;
-            Ok(Value::from(out.replace("<no value>", "")))
+            if has_no_value(&out) {
+                return Ok(Value::from(out.replace("<no value>", "")));
+            }
+            Ok(Value::from(out))
         }),
     );
     f.add(

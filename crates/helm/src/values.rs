@@ -34,12 +34,7 @@ type Result<T, E = ValuesError> = std::result::Result<T, E>;
 /// with no map anywhere inside is shared rather than copied.
 pub fn deep_copy(v: &Value) -> Value {
     match v {
-        Value::Map(m) => Value::map(
-            m.read()
-                .iter()
-                .map(|(k, v)| (k.clone(), deep_copy(v)))
-                .collect(),
-        ),
+        Value::Map(m) => Value::Map(m.deep_copy()),
         Value::List(l) if l.iter().any(holds_map) => Value::list(l.iter().map(deep_copy).collect()),
         other => other.clone(),
     }
@@ -63,14 +58,6 @@ fn as_map(v: &Value) -> Option<&MapRef> {
 
 fn new_map() -> MapRef {
     MapRef::new(Map::new())
-}
-
-fn concat_prefix(a: &str, b: &str) -> String {
-    if a.is_empty() {
-        b.to_string()
-    } else {
-        format!("{a}.{b}")
-    }
 }
 
 /// The helm CLI's merging of several `--values` files (and `--set`
@@ -136,32 +123,38 @@ impl UserValues {
 
 /// Helm's `CoalesceValues`: the chart's values (and its subcharts')
 /// under the user's `vals`, nulls deleting keys.
+///
+/// The result is a deep copy made lazily (see [`MapRef::frozen_copy`]):
+/// parts of `vals` and of the charts' values are copied when first
+/// accessed, so neither may be modified while the result is in use.
 pub fn coalesce_values(chart: &Chart, vals: &Value) -> Result<Value> {
     let dest = copy_values(vals);
-    coalesce(chart, &dest, "", false)?;
+    coalesce(chart, &dest, false)?;
     Ok(Value::Map(dest))
 }
 
-/// Helm's `MergeValues`: like [`coalesce_values`] but nulls are kept.
+/// Helm's `MergeValues`: like [`coalesce_values`] but nulls are kept
+/// (and with the same lazy copying).
 pub fn merge_values(chart: &Chart, vals: &Value) -> Result<Value> {
     let dest = copy_values(vals);
-    coalesce(chart, &dest, "", true)?;
+    coalesce(chart, &dest, true)?;
     Ok(Value::Map(dest))
 }
 
+/// A lazy deep copy of `vals` (a map), which nothing modifies.
 fn copy_values(vals: &Value) -> MapRef {
-    match deep_copy(vals) {
-        Value::Map(m) => m,
+    match vals {
+        Value::Map(m) => m.frozen_copy(),
         _ => new_map(),
     }
 }
 
-fn coalesce(chart: &Chart, dest: &MapRef, prefix: &str, merge: bool) -> Result<()> {
-    coalesce_chart_values(chart, dest, prefix, merge);
-    coalesce_deps(chart, dest, prefix, merge)
+fn coalesce(chart: &Chart, dest: &MapRef, merge: bool) -> Result<()> {
+    coalesce_chart_values(chart, dest, merge);
+    coalesce_deps(chart, dest, merge)
 }
 
-fn coalesce_deps(chart: &Chart, dest: &MapRef, prefix: &str, merge: bool) -> Result<()> {
+fn coalesce_deps(chart: &Chart, dest: &MapRef, merge: bool) -> Result<()> {
     for sub in &chart.dependencies {
         let name = sub.name().to_string();
         let dv = match dest.get(&name) {
@@ -178,16 +171,15 @@ fn coalesce_deps(chart: &Chart, dest: &MapRef, prefix: &str, merge: bool) -> Res
                 });
             }
         };
-        let sub_prefix = concat_prefix(prefix, chart.name());
-        coalesce_globals(&dv, dest, &sub_prefix);
-        coalesce(sub, &dv, &sub_prefix, merge)?;
+        coalesce_globals(&dv, dest);
+        coalesce(sub, &dv, merge)?;
     }
     Ok(())
 }
 
 /// Copies the parent's `global` into a subchart's values; the parent's
 /// globals win, nested maps are merged.
-fn coalesce_globals(dest: &MapRef, src: &MapRef, prefix: &str) {
+fn coalesce_globals(dest: &MapRef, src: &MapRef) {
     let dg = match dest.get("global") {
         None => new_map(),
         Some(Value::Map(m)) => m,
@@ -207,7 +199,7 @@ fn coalesce_globals(dest: &MapRef, src: &MapRef, prefix: &str) {
                     dg.write().insert(key, Value::Map(vv));
                 }
                 Some(Value::Map(destv)) => {
-                    coalesce_tables(&vv, &destv, &concat_prefix(prefix, &key), true);
+                    coalesce_tables(&vv, &destv, true);
                     dg.write().insert(key, Value::Map(vv));
                 }
                 Some(_) => {}
@@ -221,12 +213,18 @@ fn coalesce_globals(dest: &MapRef, src: &MapRef, prefix: &str) {
     dest.write().insert("global".into(), Value::Map(dg));
 }
 
-fn coalesce_chart_values(chart: &Chart, v: &MapRef, prefix: &str, merge: bool) {
-    let sub_prefix = concat_prefix(prefix, chart.name());
-    let Value::Map(vc) = deep_copy(&chart.values) else {
+fn coalesce_chart_values(chart: &Chart, v: &MapRef, merge: bool) {
+    // Chart values are never modified after loading (or after import
+    // processing on a render's own copy of the chart): copy lazily, and
+    // take the entries of the copy, which nothing else sees.
+    let Value::Map(vc) = &chart.values else {
         return;
     };
-    for (key, val) in vc.snapshot() {
+    let entries = std::mem::take(&mut *vc.frozen_copy().write());
+    // Keys `v` lacks, in key order: added at the end in one merge (each
+    // key is decided by its own entries alone).
+    let mut added: Vec<(String, Value)> = Vec::new();
+    for (key, val) in entries {
         match v.get(&key) {
             Some(value) => {
                 if value.is_nil() && !merge {
@@ -238,7 +236,7 @@ fn coalesce_chart_values(chart: &Chart, v: &MapRef, prefix: &str, merge: bool) {
                     if !child_merge {
                         clean_nil_values(src);
                     }
-                    coalesce_tables(dest, src, &concat_prefix(&sub_prefix, &key), child_merge);
+                    coalesce_tables(dest, src, child_merge);
                 }
             }
             None => {
@@ -250,55 +248,99 @@ fn coalesce_chart_values(chart: &Chart, v: &MapRef, prefix: &str, merge: bool) {
                         clean_nil_values(sub);
                     }
                 }
-                v.write().insert(key, val);
+                added.push((key, val));
             }
         }
     }
+    if !added.is_empty() {
+        let mut w = v.write();
+        if w.is_empty() {
+            // Sorted input: built in one pass.
+            *w = added.into_iter().collect();
+        } else {
+            let existing = std::mem::take(&mut *w);
+            *w = merge_sorted(existing.into_iter(), added.into_iter()).collect();
+        }
+    }
+}
+
+/// Two iterators of entries sorted by distinct keys, merged in key order.
+fn merge_sorted(
+    a: impl Iterator<Item = (String, Value)>,
+    b: impl Iterator<Item = (String, Value)>,
+) -> impl Iterator<Item = (String, Value)> {
+    let mut a = a.peekable();
+    let mut b = b.peekable();
+    std::iter::from_fn(move || match (a.peek(), b.peek()) {
+        (Some((ka, _)), Some((kb, _))) => {
+            if ka < kb {
+                a.next()
+            } else {
+                b.next()
+            }
+        }
+        (Some(_), None) => a.next(),
+        (None, _) => b.next(),
+    })
 }
 
 fn clean_nil_values(m: &MapRef) {
-    for (k, v) in m.snapshot() {
-        match v {
-            Value::Nil => {
-                m.write().remove(&k);
-            }
-            Value::Map(sub) => clean_nil_values(&sub),
-            _ => {}
-        }
-    }
+    m.remove_nils_deep();
 }
 
 /// Helm's `coalesceTablesFullKey`: merges `src` into `dst`, `dst` winning.
-fn coalesce_tables(dst: &MapRef, src: &MapRef, prefix: &str, merge: bool) {
+/// (Helm's key prefix only serves its warnings, which `helm template` does
+/// not print, so none is kept.)
+fn coalesce_tables(dst: &MapRef, src: &MapRef, merge: bool) {
     if dst.ptr_eq(src) {
         return;
     }
-    let src_entries = src.snapshot();
-    let src_non_nil: std::collections::HashSet<String> = src_entries
+    // A nil in `dst` also becomes nil in `src`; with `merge` off, the
+    // key then goes from `dst` when `src` had a value for it.
+    let dst_nils: Vec<String> = dst
+        .read()
         .iter()
-        .filter(|(_, v)| !v.is_nil())
+        .filter(|(_, v)| v.is_nil())
         .map(|(k, _)| k.clone())
         .collect();
-    for (k, v) in dst.snapshot() {
-        if v.is_nil() {
-            src.write().insert(k, Value::Nil);
+    let mut removed = Vec::new();
+    if !dst_nils.is_empty() {
+        let mut w = src.write();
+        for k in dst_nils {
+            if !merge && w.get(&k).is_some_and(|v| !v.is_nil()) {
+                removed.push(k.clone());
+            }
+            w.insert(k, Value::Nil);
         }
     }
-    for (key, val) in src.snapshot() {
-        let full = concat_prefix(prefix, &key);
-        match dst.get(&key) {
-            Some(Value::Nil) if !merge && src_non_nil.contains(&key) => {
-                dst.write().remove(&key);
-            }
-            None => {
-                dst.write().insert(key, val);
-            }
-            Some(dv) => {
-                if let (Value::Map(s), Value::Map(d)) = (&val, &dv) {
-                    coalesce_tables(d, s, &full, merge);
+    // `dst` is not `src`, and both are made (read above), so reading `dst`
+    // while `src` is read takes no further lock.
+    let mut inserts = Vec::new();
+    let mut nested = Vec::new();
+    {
+        let sr = src.read();
+        let dr = dst.read();
+        for (key, val) in sr.iter() {
+            match dr.get(key) {
+                None => inserts.push((key.clone(), val.clone())),
+                Some(Value::Map(d)) => {
+                    if let Value::Map(s) = val {
+                        nested.push((d.clone(), s.clone()));
+                    }
                 }
+                Some(_) => {}
             }
         }
+    }
+    if !inserts.is_empty() || !removed.is_empty() {
+        let mut w = dst.write();
+        for k in &removed {
+            w.remove(k);
+        }
+        w.extend(inserts);
+    }
+    for (d, s) in nested {
+        coalesce_tables(&d, &s, merge);
     }
 }
 
@@ -463,7 +505,7 @@ fn process_import_values(chart: &mut Chart) -> Result<()> {
                         continue;
                     };
                     let m = path_to_map(parent, vv);
-                    coalesce_tables(&b, &m, "", true);
+                    coalesce_tables(&b, &m, true);
                 }
                 ImportValue::Export(name) => {
                     let child = format!("exports.{name}");
@@ -474,7 +516,7 @@ fn process_import_values(chart: &mut Chart) -> Result<()> {
                     let Some(vm) = table(&cvals, &format!("{}.{child}", r.name)) else {
                         continue;
                     };
-                    coalesce_tables(&b, &vm, "", true);
+                    coalesce_tables(&b, &vm, true);
                 }
                 ImportValue::Other(_) => {}
             }
@@ -482,10 +524,16 @@ fn process_import_values(chart: &mut Chart) -> Result<()> {
         out.import_values = outiv;
     }
     chart.metadata.dependencies = Some(new_reqs);
+    if b.is_empty() {
+        // Nothing imported: no map of `cvals` is shared with `b`, so the
+        // copy Helm makes here would be identical and unshared.
+        chart.values = cvals;
+        return Ok(());
+    }
     let Value::Map(cvals) = deep_copy(&cvals) else {
         return Ok(());
     };
-    coalesce_tables(&cvals, &b, "", true);
+    coalesce_tables(&cvals, &b, true);
     chart.values = Value::Map(cvals);
     Ok(())
 }

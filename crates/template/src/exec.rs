@@ -9,10 +9,11 @@
 //! pipeline or variable unwraps them.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use crate::error::{Error, ExecError};
-use crate::funcs::{FuncError, FuncMap, Function, Ty};
+use crate::funcs::{FuncError, FuncMap, Function, NameHasher, Ty};
 use crate::gofmt;
 use crate::parse::{self, Arg, Branch, Command, Node, Pipe, Source, Tree};
 use crate::value::Value;
@@ -65,7 +66,7 @@ impl Default for Options {
 #[derive(Clone)]
 pub struct Templates {
     name: String,
-    trees: HashMap<String, Arc<Tree>>,
+    trees: HashMap<String, Arc<Tree>, BuildHasherDefault<NameHasher>>,
     // Shared so that cloning a set (as a run-time parse must) stays cheap.
     funcs: Arc<FuncMap>,
     options: Options,
@@ -82,7 +83,7 @@ impl Templates {
     pub fn new(name: &str) -> Templates {
         Templates {
             name: name.to_string(),
-            trees: HashMap::new(),
+            trees: HashMap::default(),
             funcs: Arc::new(crate::builtins::builtins()),
             options: Options::default(),
         }
@@ -174,6 +175,7 @@ impl Templates {
         let mut budget = Budget {
             steps: 0,
             out_base: out.len(),
+            spare_args: Vec::new(),
         };
         run(self, name, data, out, 0, &mut budget)
     }
@@ -188,6 +190,7 @@ pub(crate) fn call_detached(
     let mut budget = Budget {
         steps: 0,
         out_base: 0,
+        spare_args: Vec::new(),
     };
     let mut ctx = CallContext {
         set,
@@ -200,6 +203,9 @@ pub(crate) fn call_detached(
 struct Budget {
     steps: u64,
     out_base: usize,
+    /// Argument stacks of finished nested executions, reused by the next
+    /// ones (an `include` would otherwise allocate one each time).
+    spare_args: Vec<Vec<Value>>,
 }
 
 fn run(
@@ -210,25 +216,40 @@ fn run(
     depth: usize,
     budget: &mut Budget,
 ) -> Result<(), Error> {
-    let Some(tree) = set.trees.get(name) else {
+    let Some((name, tree)) = set.trees.get_key_value(name) else {
         return Err(Error::NoTemplate {
             name: name.to_string(),
             set: set.name.clone(),
         });
     };
+    if depth == 0 {
+        // A template's output is usually about as long as its text (whole
+        // CRDs are text), so growing the buffer step by step would copy it
+        // several times.
+        out.reserve(tree.source.text.len());
+    }
     let dot = Val::plain(Some(data.clone()).filter(|v| !v.is_nil()));
+    let args = budget.spare_args.pop().unwrap_or_default();
     let mut st = State {
         set,
         out,
-        vars: vec![("$", dot.clone())],
-        args: Vec::new(),
-        name: name.to_string(),
-        source: tree.source.clone(),
+        vars: smallvec::smallvec![("$", dot.clone())],
+        args,
+        name,
+        source: &tree.source,
         node: None,
         depth,
         budget,
     };
-    st.walk(&dot, &tree.root).map(|_| ()).map_err(|e| *e)
+    let r = st.walk(&dot, &tree.root).map(|_| ()).map_err(|e| *e);
+    let State {
+        args: mut spare,
+        budget,
+        ..
+    } = st;
+    spare.clear();
+    budget.spare_args.push(spare);
+    r
 }
 
 /// What a function sees of the running execution.
@@ -264,7 +285,8 @@ impl CallContext<'_> {
                 ),
             });
         }
-        let mut out = String::new();
+        // Sized for a typical helper's output (a name, a block of labels).
+        let mut out = String::with_capacity(128);
         // The nested output is bounded on its own (its base is the empty string).
         let base = std::mem::replace(&mut self.budget.out_base, 0);
         let r = run(set, name, data, &mut out, self.depth + 1, self.budget);
@@ -366,11 +388,13 @@ enum Callee<'v> {
 struct State<'a, 'o> {
     set: &'a Templates,
     out: &'o mut String,
-    vars: Vec<(&'a str, Val)>,
+    /// Variables in scope, innermost last (inline for the usual few: an
+    /// execution per `include` would otherwise allocate).
+    vars: smallvec::SmallVec<[(&'a str, Val); 4]>,
     /// Evaluated arguments of the calls in progress.
     args: Vec<Value>,
-    name: String,
-    source: Arc<Source>,
+    name: &'a str,
+    source: &'a Source,
     node: Option<At<'a>>,
     depth: usize,
     budget: &'o mut Budget,
@@ -391,7 +415,7 @@ impl<'a> State<'a, '_> {
             None => (None, None),
         };
         Err(Box::new(Error::Exec(Box::new(ExecError {
-            template: self.name.clone(),
+            template: self.name.to_string(),
             location,
             context,
             message: msg.into(),
@@ -402,7 +426,7 @@ impl<'a> State<'a, '_> {
         self.budget.steps += 1;
         if self.budget.steps > self.set.options.max_steps {
             return Err(Box::new(Error::Limit {
-                template: self.name.clone(),
+                template: self.name.to_string(),
                 message: format!(
                     "exceeded maximum execution steps ({})",
                     self.set.options.max_steps
@@ -415,7 +439,7 @@ impl<'a> State<'a, '_> {
     fn write(&mut self, s: &str) -> R<()> {
         if self.out.len() + s.len() > self.budget.out_base + self.set.options.max_output {
             return Err(Box::new(Error::Limit {
-                template: self.name.clone(),
+                template: self.name.to_string(),
                 message: format!(
                     "output exceeds maximum size ({} bytes)",
                     self.set.options.max_output
@@ -588,7 +612,7 @@ impl<'a> State<'a, '_> {
         &mut self,
         dot: &Val,
         node: &'a Node,
-        name: &str,
+        name: &'a str,
         pipe: Option<&'a Pipe>,
     ) -> R<()> {
         self.at(At::Node(node));
@@ -605,9 +629,10 @@ impl<'a> State<'a, '_> {
             Some(p) => self.eval_pipeline(dot, p)?,
             None => Val::invalid(),
         };
-        let saved_vars = std::mem::replace(&mut self.vars, vec![("$", new_dot.clone())]);
-        let saved_name = std::mem::replace(&mut self.name, name.to_string());
-        let saved_source = std::mem::replace(&mut self.source, tree.source.clone());
+        let saved_vars =
+            std::mem::replace(&mut self.vars, smallvec::smallvec![("$", new_dot.clone())]);
+        let saved_name = std::mem::replace(&mut self.name, name);
+        let saved_source = std::mem::replace(&mut self.source, &tree.source);
         self.depth += 1;
         let r = self.walk(&new_dot, &tree.root);
         self.depth -= 1;
@@ -667,14 +692,7 @@ impl<'a> State<'a, '_> {
         match first {
             Arg::Field { idents, .. } => {
                 self.at(At::Arg(first));
-                return self.eval_field_chain(
-                    dot,
-                    dot.clone(),
-                    first,
-                    idents,
-                    Some(&cmd.args),
-                    final_,
-                );
+                return self.eval_field_chain(dot, dot, first, idents, Some(&cmd.args), final_);
             }
             Arg::Chain { .. } => return self.eval_chain(dot, first, Some(&cmd.args), final_),
             Arg::Ident { name, .. } => {
@@ -731,7 +749,7 @@ impl<'a> State<'a, '_> {
             }
             return Ok(value);
         }
-        self.eval_field_chain(dot, value, arg, &idents[1..], args, final_)
+        self.eval_field_chain(dot, &value, arg, &idents[1..], args, final_)
     }
 
     fn eval_chain(
@@ -750,23 +768,45 @@ impl<'a> State<'a, '_> {
         }
         let recv = self.eval_arg_untyped(dot, node)?;
         self.at(At::Arg(arg));
-        self.eval_field_chain(dot, recv, arg, fields, args, final_)
+        self.eval_field_chain(dot, &recv, arg, fields, args, final_)
     }
 
     fn eval_field_chain(
         &mut self,
         dot: &Val,
-        mut recv: Val,
+        recv: &Val,
         node: &'a Arg,
         idents: &[String],
         args: Option<&'a [Arg]>,
         final_: Option<Val>,
     ) -> R<Val> {
         let n = idents.len();
-        for id in &idents[..n - 1] {
-            recv = self.eval_field(dot, id, node, None, None, recv)?;
+        if n == 1 {
+            return self.eval_field(dot, &idents[0], node, args, final_, recv);
         }
-        self.eval_field(dot, &idents[n - 1], node, args, final_, recv)
+        // Through maps holding the next map, the chain is followed under
+        // read locks, without taking (and releasing) a reference to each
+        // map on the way: the same values `eval_field` would reach.
+        let mut start = 0;
+        let reached;
+        let mut base = recv;
+        if let Some(Value::Map(m)) = &recv.v
+            && let Some((k, deep)) = descend(m, &idents[..n - 1])
+        {
+            start = k;
+            reached = Val::boxed(Value::Map(deep));
+            base = &reached;
+        }
+        if start == n - 1 {
+            return self.eval_field(dot, &idents[n - 1], node, args, final_, base);
+        }
+        // The receiver is borrowed (often dot itself); only the
+        // intermediate values of the chain are owned.
+        let mut cur = self.eval_field(dot, &idents[start], node, None, None, base)?;
+        for id in &idents[start + 1..n - 1] {
+            cur = self.eval_field(dot, id, node, None, None, &cur)?;
+        }
+        self.eval_field(dot, &idents[n - 1], node, args, final_, &cur)
     }
 
     fn eval_field(
@@ -776,7 +816,7 @@ impl<'a> State<'a, '_> {
         node: &'a Arg,
         args: Option<&'a [Arg]>,
         final_: Option<Val>,
-        recv: Val,
+        recv: &Val,
     ) -> R<Val> {
         let Some(rv) = &recv.v else {
             if self.set.options.missing_key == MissingKey::Error {
@@ -817,7 +857,7 @@ impl<'a> State<'a, '_> {
                     return self.errorf(format!("{name} is not a method but has arguments"));
                 }
                 match m.get(name) {
-                    Some(v) => Ok(Val::boxed(v.clone())),
+                    Some(v) => Ok(Val::boxed(v)),
                     None => match self.set.options.missing_key {
                         MissingKey::Default => Ok(Val::invalid()),
                         MissingKey::Zero => Ok(Val::boxed(Value::Nil)),
@@ -1058,7 +1098,7 @@ impl<'a> State<'a, '_> {
                 };
             }
             Arg::Field { idents, .. } => {
-                let v = self.eval_field_chain(dot, dot.clone(), arg, idents, None, None)?;
+                let v = self.eval_field_chain(dot, dot, arg, idents, None, None)?;
                 self.at(At::Arg(arg));
                 return self.validate_type(v, ty);
             }
@@ -1115,9 +1155,7 @@ impl<'a> State<'a, '_> {
         self.at(At::Arg(arg));
         match arg {
             Arg::Dot(_) => Ok(dot.clone()),
-            Arg::Field { idents, .. } => {
-                self.eval_field_chain(dot, dot.clone(), arg, idents, None, None)
-            }
+            Arg::Field { idents, .. } => self.eval_field_chain(dot, dot, arg, idents, None, None),
             Arg::Variable { .. } => self.eval_variable(dot, arg, None, None),
             Arg::Pipe(p) => self.eval_pipeline(dot, p),
             Arg::Ident { name, .. } => self.eval_function(dot, arg, name, At::Arg(arg), None, None),
@@ -1125,6 +1163,21 @@ impl<'a> State<'a, '_> {
             _ => self.errorf(format!("can't handle {arg} for arg of type <nil>")),
         }
     }
+}
+
+/// Follows `path` from `m` through entries that are maps, as far as they
+/// go: the number of keys followed and the map reached (none when the first
+/// key is not a map of `m`).
+fn descend(m: &crate::value::MapRef, path: &[String]) -> Option<(usize, crate::value::MapRef)> {
+    let first = path.first()?;
+    let guard = m.read();
+    let Some(Value::Map(child)) = guard.get(first.as_str()) else {
+        return None;
+    };
+    Some(match descend(child, &path[1..]) {
+        Some((k, deep)) => (k + 1, deep),
+        None => (1, child.clone()),
+    })
 }
 
 impl Val {

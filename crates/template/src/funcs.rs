@@ -243,7 +243,7 @@ impl Function {
 /// names come from templates, but a collision only costs time, and the
 /// table is built by the host, not by template input.
 #[derive(Default)]
-struct NameHasher(u64);
+pub(crate) struct NameHasher(u64);
 
 impl Hasher for NameHasher {
     fn finish(&self) -> u64 {

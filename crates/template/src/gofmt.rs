@@ -69,7 +69,7 @@ struct Spec {
 
 /// Go's `fmt.Sprintf`.
 pub fn sprintf(format: &str, args: &[Value]) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(format.len() + 16 * args.len());
     let mut argi = 0usize;
     let mut reordered = false;
     let mut chars = format.char_indices().peekable();
@@ -262,8 +262,12 @@ fn bad_verb(out: &mut String, v: &Value, verb: char) {
 }
 
 fn pad(out: &mut String, s: &str, spec: &Spec) {
-    let n = s.chars().count();
     let w = spec.width.unwrap_or(0);
+    if w == 0 {
+        out.push_str(s);
+        return;
+    }
+    let n = s.chars().count();
     if n >= w {
         out.push_str(s);
         return;
@@ -638,13 +642,13 @@ pub fn format_g(f: f64, prec: Option<usize>) -> String {
 
 fn fmt_str(out: &mut String, s: &str, verb: char, spec: &Spec, v: &Value) {
     match verb {
-        'v' | 's' => {
-            let t: String = match spec.prec {
-                Some(p) => s.chars().take(p).collect(),
-                None => s.to_string(),
-            };
-            pad(out, &t, spec)
-        }
+        'v' | 's' => match spec.prec {
+            Some(p) => {
+                let t: String = s.chars().take(p).collect();
+                pad(out, &t, spec)
+            }
+            None => pad(out, s, spec),
+        },
         'q' => {
             let q = if spec.sharp
                 && !s.contains('`')
@@ -680,12 +684,30 @@ fn fmt_str(out: &mut String, s: &str, verb: char, spec: &Spec, v: &Value) {
 /// Go's `strconv.Quote`.
 pub fn quote(s: &str) -> String {
     let mut q = String::with_capacity(s.len() + 2);
+    quote_into(&mut q, s);
+    q
+}
+
+/// [`quote`], appended to `q`.
+pub(crate) fn quote_into(q: &mut String, s: &str) {
+    q.reserve(s.len() + 2);
     q.push('"');
-    for c in s.chars() {
-        push_escaped(&mut q, c, '"');
+    let mut rest = s;
+    while !rest.is_empty() {
+        // Printable ASCII other than the quote and backslash is copied as
+        // is, a run at a time.
+        let plain = rest
+            .bytes()
+            .take_while(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+            .count();
+        q.push_str(&rest[..plain]);
+        rest = &rest[plain..];
+        if let Some(c) = rest.chars().next() {
+            push_escaped(q, c, '"');
+            rest = &rest[c.len_utf8()..];
+        }
     }
     q.push('"');
-    q
 }
 
 fn quote_rune(c: char) -> String {

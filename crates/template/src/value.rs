@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::funcs::Function;
@@ -225,27 +226,241 @@ impl PartialEq for Value {
 }
 
 /// A shared, mutable `map[string]interface{}` (Go maps are references).
+///
+/// A map can also be a deep copy not made yet ([`MapRef::frozen_copy`]): Helm
+/// copies a chart's default values on every render, although templates read
+/// only part of them and write almost none. Such a map copies its entries
+/// from its source on first access, each nested map again becoming a copy not
+/// made yet, so untouched subtrees are never copied.
 #[derive(Clone, Default)]
-pub struct MapRef(Arc<RwLock<Map>>);
+pub struct MapRef(Arc<MapCell>);
+
+#[derive(Default)]
+struct MapCell {
+    inner: RwLock<Inner>,
+    /// Whether `inner.pending` is set: lets every access but the first skip
+    /// the write lock.
+    pending: AtomicBool,
+}
+
+#[derive(Default)]
+struct Inner {
+    map: Map,
+    /// The copy still to make (`map` is empty meanwhile).
+    pending: Option<Pending>,
+}
+
+struct Pending {
+    source: MapRef,
+    /// Whether `nil` entries are left out, at every depth of nested maps
+    /// ([`MapRef::remove_nils_deep`] on a copy not made yet).
+    drop_nils: bool,
+}
+
+/// Read access to a map's entries (see [`MapRef::read`]).
+pub struct MapReadGuard<'a>(RwLockReadGuard<'a, Inner>);
+
+impl std::ops::Deref for MapReadGuard<'_> {
+    type Target = Map;
+    fn deref(&self) -> &Map {
+        &self.0.map
+    }
+}
+
+/// Write access to a map's entries (see [`MapRef::write`]).
+pub struct MapWriteGuard<'a>(RwLockWriteGuard<'a, Inner>);
+
+impl std::ops::Deref for MapWriteGuard<'_> {
+    type Target = Map;
+    fn deref(&self) -> &Map {
+        &self.0.map
+    }
+}
+
+impl std::ops::DerefMut for MapWriteGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Map {
+        &mut self.0.map
+    }
+}
+
+/// A value as [`MapRef::frozen_copy`] copies it: maps (also inside lists)
+/// become copies not made yet, everything else is immutable and shared.
+fn frozen_copy_value(v: &Value, drop_nils: bool) -> Value {
+    match v {
+        Value::Map(m) => Value::Map(m.copy_later(drop_nils)),
+        Value::List(l) if l.iter().any(holds_map) => {
+            Value::list(l.iter().map(|e| frozen_copy_value(e, false)).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// A value as [`MapRef::deep_copy`] copies it (nils dropped from maps,
+/// not from lists, when asked).
+fn deep_copy_value(v: &Value, drop_nils: bool) -> Value {
+    match v {
+        Value::Map(m) => Value::Map(m.deep_copy_dropping(drop_nils)),
+        Value::List(l) if l.iter().any(holds_map) => {
+            Value::list(l.iter().map(|e| deep_copy_value(e, false)).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// Whether `v` is or contains a map (the only values shared by reference).
+fn holds_map(v: &Value) -> bool {
+    match v {
+        Value::Map(_) => true,
+        Value::List(l) => l.iter().any(holds_map),
+        _ => false,
+    }
+}
 
 impl MapRef {
     /// Wraps a map.
     pub fn new(m: Map) -> MapRef {
-        MapRef(Arc::new(RwLock::new(m)))
+        MapRef(Arc::new(MapCell {
+            inner: RwLock::new(Inner {
+                map: m,
+                pending: None,
+            }),
+            pending: AtomicBool::new(false),
+        }))
+    }
+
+    /// A deep copy of this map (new maps all the way down, as Go's
+    /// `copystructure.Copy` makes), made lazily: each map is copied when
+    /// first accessed. The source must not change afterwards (the copy
+    /// would see the change): use it for values nothing writes to, such as
+    /// a loaded chart's defaults.
+    pub fn frozen_copy(&self) -> MapRef {
+        self.copy_later(false)
+    }
+
+    fn copy_later(&self, drop_nils: bool) -> MapRef {
+        MapRef(Arc::new(MapCell {
+            inner: RwLock::new(Inner {
+                map: Map::new(),
+                pending: Some(Pending {
+                    source: self.clone(),
+                    drop_nils,
+                }),
+            }),
+            pending: AtomicBool::new(true),
+        }))
+    }
+
+    /// Makes a pending copy. The source is locked while this map's write
+    /// lock is held; sources never wait on their copies, so this cannot
+    /// deadlock.
+    fn materialize(&self) {
+        if !self.0.pending.load(Ordering::Acquire) {
+            return;
+        }
+        let mut inner = self
+            .0
+            .inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(p) = inner.pending.take() {
+            // Cloning the tree keeps its shape (no sorting of entries).
+            let mut map = p.source.read().clone();
+            if p.drop_nils {
+                map.retain(|_, v| !v.is_nil());
+            }
+            for v in map.values_mut() {
+                if matches!(v, Value::Map(_) | Value::List(_)) {
+                    *v = frozen_copy_value(v, p.drop_nils);
+                }
+            }
+            inner.map = map;
+        }
+        self.0.pending.store(false, Ordering::Release);
+    }
+
+    /// A deep copy made now (new maps all the way down, as Go's
+    /// `copystructure.Copy` makes). A copy not made yet is copied from its
+    /// source directly, without being made first.
+    pub fn deep_copy(&self) -> MapRef {
+        self.deep_copy_dropping(false)
+    }
+
+    fn deep_copy_dropping(&self, drop_nils: bool) -> MapRef {
+        let pending = if self.0.pending.load(Ordering::Acquire) {
+            self.0
+                .inner
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .pending
+                .as_ref()
+                .map(|p| (p.source.clone(), p.drop_nils))
+        } else {
+            None
+        };
+        if let Some((source, dropping)) = pending {
+            return source.deep_copy_dropping(drop_nils || dropping);
+        }
+        let mut map = self.read().clone();
+        if drop_nils {
+            map.retain(|_, v| !v.is_nil());
+        }
+        for v in map.values_mut() {
+            if matches!(v, Value::Map(_) | Value::List(_)) {
+                *v = deep_copy_value(v, drop_nils);
+            }
+        }
+        MapRef::new(map)
+    }
+
+    /// Removes `nil` entries from this map and, recursively, from the maps
+    /// it holds (not from maps inside lists), as Helm's coalescing does to
+    /// chart defaults; on a copy not made yet, when it is made.
+    pub fn remove_nils_deep(&self) {
+        let children: Vec<MapRef> = {
+            let mut inner = self
+                .0
+                .inner
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(p) = &mut inner.pending {
+                p.drop_nils = true;
+                return;
+            }
+            inner.map.retain(|_, v| !v.is_nil());
+            inner
+                .map
+                .values()
+                .filter_map(|v| match v {
+                    Value::Map(m) => Some(m.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        for c in children {
+            c.remove_nils_deep();
+        }
     }
 
     /// Read access.
-    pub fn read(&self) -> RwLockReadGuard<'_, Map> {
-        self.0
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    pub fn read(&self) -> MapReadGuard<'_> {
+        self.materialize();
+        MapReadGuard(
+            self.0
+                .inner
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 
     /// Write access (never hold a read guard of the same map meanwhile).
-    pub fn write(&self) -> RwLockWriteGuard<'_, Map> {
-        self.0
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    pub fn write(&self) -> MapWriteGuard<'_> {
+        self.materialize();
+        MapWriteGuard(
+            self.0
+                .inner
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 
     /// The value under `key`.
@@ -337,6 +552,66 @@ mod tests {
     fn values_stay_small() {
         // Values are copied through every pipeline stage.
         assert!(std::mem::size_of::<Value>() <= 24);
+    }
+
+    #[test]
+    fn frozen_copies_are_deep_and_lazy() {
+        let inner = Value::map(Map::from([
+            ("n".to_string(), Value::Nil),
+            ("x".to_string(), Value::Int(1)),
+        ]));
+        let listed = Value::map(Map::from([("y".to_string(), Value::Int(2))]));
+        let src = MapRef::new(Map::from([
+            ("a".to_string(), inner.clone()),
+            ("l".to_string(), Value::list(vec![listed.clone()])),
+            ("z".to_string(), Value::Nil),
+        ]));
+        let copy = src.frozen_copy();
+        assert!(*copy.read() == *src.read());
+        // Writes to the copy, at any depth, leave the source alone.
+        let Some(Value::Map(a)) = copy.get("a") else {
+            panic!()
+        };
+        assert!(!a.ptr_eq(match &inner {
+            Value::Map(m) => m,
+            _ => unreachable!(),
+        }));
+        a.write().insert("x".into(), Value::Int(9));
+        let Some(Value::List(l)) = copy.get("l") else {
+            panic!()
+        };
+        let Value::Map(lm) = &l[0] else { panic!() };
+        lm.write().insert("y".into(), Value::Int(7));
+        assert_eq!(
+            src.read().get("a").map(|v| v.to_go_string()),
+            Some("map[n:<nil> x:1]".to_string())
+        );
+        assert_eq!(listed.to_go_string(), "map[y:2]");
+        // Nils go at every depth, whether the copy is made yet or not.
+        let pending = src.frozen_copy();
+        pending.remove_nils_deep();
+        assert_eq!(
+            Value::Map(pending.clone()).to_go_string(),
+            "map[a:map[x:1] l:[map[y:2]]]"
+        );
+        // Copied straight from the source, the copy not being made yet.
+        let unmade = src.frozen_copy();
+        unmade.remove_nils_deep();
+        let copied = unmade.deep_copy();
+        assert_eq!(
+            Value::Map(copied.clone()).to_go_string(),
+            "map[a:map[x:1] l:[map[y:2]]]"
+        );
+        copied.write().insert("w".into(), Value::Int(1));
+        assert_eq!(src.len(), 3);
+        let made = src.frozen_copy();
+        let _ = made.len();
+        made.remove_nils_deep();
+        assert_eq!(
+            Value::Map(made).to_go_string(),
+            "map[a:map[x:1] l:[map[y:2]]]"
+        );
+        assert_eq!(src.len(), 3);
     }
 
     #[test]

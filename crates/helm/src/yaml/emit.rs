@@ -289,6 +289,20 @@ impl Emitter {
         if !self.whitespace {
             self.put(' ');
         }
+        // Without breaks, and with no blank past the fold column, there is
+        // nothing to fold.
+        if value.is_ascii()
+            && !value.bytes().any(|c| c == b'\n' || c == b'\r')
+            && (!allow_breaks
+                || self.column + value.len() <= self.best_width
+                || !value.contains(' '))
+        {
+            self.out.push_str(value);
+            self.column += value.len();
+            self.whitespace = false;
+            self.indention = false;
+            return;
+        }
         let chars: Vec<char> = value.chars().collect();
         let mut spaces = false;
         let mut breaks = false;
@@ -371,6 +385,22 @@ impl Emitter {
 
     fn write_double(&mut self, value: &str, allow_breaks: bool) {
         self.write_indicator("\"", true, false, false);
+        // Printable ASCII needing no escape, with no blank past the fold
+        // column: copied as is.
+        if value
+            .bytes()
+            .all(|c| (0x20..0x7f).contains(&c) && c != b'"' && c != b'\\')
+            && (!allow_breaks
+                || self.column + value.len() <= self.best_width
+                || !value.contains(' '))
+        {
+            self.out.push_str(value);
+            self.column += value.len();
+            self.write_indicator("\"", false, false, false);
+            self.whitespace = false;
+            self.indention = false;
+            return;
+        }
         let chars: Vec<char> = value.chars().collect();
         let mut spaces = false;
         for (i, &c) in chars.iter().enumerate() {
@@ -502,6 +532,27 @@ fn is_v3_old_bool(s: &str) -> bool {
 
 /// libyaml's `analyze_scalar`: which styles can represent `value`.
 fn analyze(value: &str, flavor: Flavor) -> Analysis {
+    // Printable ASCII starting with a letter, digit, `_` or `/`, not ending
+    // in a blank, without a flow indicator, `:` or `#`: no rule below
+    // applies, so every style is allowed (most names, versions, paths and
+    // sentences).
+    let b = value.as_bytes();
+    if b.first()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'/')
+        && b.last() != Some(&b' ')
+        && b.iter().all(|c| {
+            (0x20..0x7f).contains(c)
+                && !matches!(c, b',' | b'?' | b'[' | b']' | b'{' | b'}' | b':' | b'#')
+        })
+    {
+        return Analysis {
+            multiline: false,
+            flow_plain_allowed: true,
+            block_plain_allowed: true,
+            single_quoted_allowed: true,
+            block_allowed: true,
+        };
+    }
     if value.is_empty() {
         return Analysis {
             multiline: false,
@@ -529,10 +580,13 @@ fn analyze(value: &str, flavor: Flavor) -> Analysis {
         block_indicators = true;
         flow_indicators = true;
     }
-    let chars: Vec<char> = value.chars().collect();
     let mut preceded_by_whitespace = true;
-    for (i, &c) in chars.iter().enumerate() {
-        let followed_by_whitespace = chars.get(i + 1).is_none_or(|&n| n == ' ' || n == '\t');
+    let mut chars = value.chars().peekable();
+    let mut i = 0usize;
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        let is_last = next.is_none();
+        let followed_by_whitespace = next.is_none_or(|n| n == ' ' || n == '\t');
         if i == 0 {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
@@ -578,7 +632,7 @@ fn analyze(value: &str, flavor: Flavor) -> Analysis {
             if i == 0 {
                 leading_space = true;
             }
-            if i + 1 == chars.len() {
+            if is_last {
                 trailing_space = true;
             }
             if previous_break {
@@ -591,7 +645,7 @@ fn analyze(value: &str, flavor: Flavor) -> Analysis {
             if i == 0 {
                 leading_break = true;
             }
-            if i + 1 == chars.len() {
+            if is_last {
                 trailing_break = true;
             }
             if previous_space {
@@ -604,6 +658,7 @@ fn analyze(value: &str, flavor: Flavor) -> Analysis {
             previous_break = false;
         }
         preceded_by_whitespace = c == ' ' || c == '\t' || is_break_char(c) || c == '\0';
+        i += 1;
     }
 
     let mut a = Analysis {

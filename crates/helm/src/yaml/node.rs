@@ -101,9 +101,18 @@ fn go_float_name(f: f64) -> String {
 }
 
 fn sorted_entries(mut entries: Vec<(String, Node)>) -> Node {
-    merge_sort(&mut entries, &|a: &(String, Node), b: &(String, Node)| {
-        key_less(&a.0, &b.0)
-    });
+    // Without digits, `key_less` is a total order (letters after other
+    // characters, then by code point), so input that is already in order
+    // (the usual case: a map's keys come sorted bytewise) stays as it is.
+    let total = entries
+        .iter()
+        .all(|(k, _)| !k.bytes().any(|b| b.is_ascii_digit()));
+    let sorted = total && entries.windows(2).all(|w| !key_less(&w[1].0, &w[0].0));
+    if !sorted {
+        merge_sort(&mut entries, &|a: &(String, Node), b: &(String, Node)| {
+            key_less(&a.0, &b.0)
+        });
+    }
     Node::Map(
         entries
             .into_iter()
@@ -195,16 +204,51 @@ pub(crate) fn merge_sort<T, F: Fn(&T, &T) -> bool>(v: &mut Vec<T>, less: &F) {
 /// characters, and runs of digits compare by numeric value, so `a2` comes
 /// before `a10`.
 pub(crate) fn key_less(a: &str, b: &str) -> bool {
-    let ar: Vec<char> = a.chars().collect();
-    let br: Vec<char> = b.chars().collect();
+    if a.is_ascii() && b.is_ascii() {
+        // One byte per character: no decoding needed.
+        key_less_in(a.as_bytes(), b.as_bytes())
+    } else {
+        let ar: Vec<char> = a.chars().collect();
+        let br: Vec<char> = b.chars().collect();
+        key_less_in(&ar, &br)
+    }
+}
+
+/// A character of a key, as [`key_less`] looks at it.
+trait KeyChar: Copy + PartialOrd {
+    fn alphabetic(self) -> bool;
+    /// The value of an ASCII digit.
+    fn digit(self) -> Option<i64>;
+}
+
+impl KeyChar for u8 {
+    fn alphabetic(self) -> bool {
+        self.is_ascii_alphabetic()
+    }
+    fn digit(self) -> Option<i64> {
+        self.is_ascii_digit().then(|| i64::from(self - b'0'))
+    }
+}
+
+impl KeyChar for char {
+    fn alphabetic(self) -> bool {
+        self.is_alphabetic()
+    }
+    fn digit(self) -> Option<i64> {
+        self.is_ascii_digit().then(|| self as i64 - '0' as i64)
+    }
+}
+
+fn key_less_in<C: KeyChar>(ar: &[C], br: &[C]) -> bool {
+    let zero = |c: C| c.digit() == Some(0);
     let mut i = 0;
     while i < ar.len() && i < br.len() {
         if ar[i] == br[i] {
             i += 1;
             continue;
         }
-        let al = ar[i].is_alphabetic();
-        let bl = br[i].is_alphabetic();
+        let al = ar[i].alphabetic();
+        let bl = br[i].alphabetic();
         if al && bl {
             return ar[i] < br[i];
         }
@@ -213,11 +257,11 @@ pub(crate) fn key_less(a: &str, b: &str) -> bool {
         }
         let mut an: i64 = 0;
         let mut bn: i64 = 0;
-        if ar[i] == '0' || br[i] == '0' {
+        if zero(ar[i]) || zero(br[i]) {
             let mut j = i;
-            while j > 0 && ar[j - 1].is_ascii_digit() {
+            while j > 0 && ar[j - 1].digit().is_some() {
                 j -= 1;
-                if ar[j] != '0' {
+                if !zero(ar[j]) {
                     an = 1;
                     bn = 1;
                     break;
@@ -225,13 +269,13 @@ pub(crate) fn key_less(a: &str, b: &str) -> bool {
             }
         }
         let mut ai = i;
-        while ai < ar.len() && ar[ai].is_ascii_digit() {
-            an = an.wrapping_mul(10).wrapping_add(ar[ai] as i64 - '0' as i64);
+        while let Some(d) = ar.get(ai).and_then(|c| c.digit()) {
+            an = an.wrapping_mul(10).wrapping_add(d);
             ai += 1;
         }
         let mut bi = i;
-        while bi < br.len() && br[bi].is_ascii_digit() {
-            bn = bn.wrapping_mul(10).wrapping_add(br[bi] as i64 - '0' as i64);
+        while let Some(d) = br.get(bi).and_then(|c| c.digit()) {
+            bn = bn.wrapping_mul(10).wrapping_add(d);
             bi += 1;
         }
         if an != bn {
@@ -254,5 +298,9 @@ mod tests {
         let mut keys = vec!["b", "a10", "a2", "A", "_x", "1", "a"];
         merge_sort(&mut keys, &|a: &&str, b: &&str| key_less(a, b));
         assert_eq!(keys, vec!["_x", "1", "A", "a", "a2", "a10", "b"]);
+        let mut wide = vec!["é2", "é10", "b", "_é"];
+        merge_sort(&mut wide, &|a: &&str, b: &&str| key_less(a, b));
+        assert_eq!(wide, vec!["_é", "b", "é2", "é10"]);
+        assert!(key_less("a01", "a1") != key_less("a1", "a01") || !key_less("a1", "a01"));
     }
 }

@@ -20,6 +20,7 @@ mod dates;
 mod dicts;
 mod encoding;
 mod lists;
+mod montgomery;
 mod numbers;
 mod random;
 mod re2;

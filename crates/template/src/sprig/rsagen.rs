@@ -9,15 +9,17 @@
 //! render were slower than Helm. Here:
 //!
 //! - candidates are screened by a sieve over a window of consecutive odd
-//!   numbers with every odd prime below 2^14, which leaves about 12% of odd
-//!   numbers (instead of 28%) for an exponentiation;
+//!   numbers with every odd prime below 2^17, which leaves about 9.5% of
+//!   odd numbers (instead of 28%) for an exponentiation;
 //! - the sieve also drops candidates `p` with `p ≡ 1 (mod 65537)`, for which
 //!   the public exponent would not be invertible;
 //! - a survivor must pass one Miller-Rabin round with base 2 before anything
-//!   else, and the prime that is kept has passed Baillie-PSW (that base-2
-//!   round plus a strong Lucas test, with no known counterexample) and four
-//!   more Miller-Rabin rounds with pseudo-random bases, more than FIPS 186-5
-//!   (table B.1) asks for primes of this size;
+//!   else (almost every composite fails it), and the prime that is kept has
+//!   passed as many further rounds with random bases as Go's `crypto/rsa`
+//!   runs for a prime of its size (FIPS 186-5 table B.1: five for 1024 bits,
+//!   four for 2048), all on the fixed-width Montgomery arithmetic of
+//!   `montgomery.rs` with a dedicated squaring and, for base 2, doublings in
+//!   place of multiplications;
 //! - the two primes of a key are searched on two threads.
 //!
 //! The randomness is the operating system's (`OsRng`), as before: keys stay
@@ -29,6 +31,8 @@ use num_bigint_dig::prime::{probably_prime_lucas, probably_prime_miller_rabin};
 use rand_core::{OsRng, RngCore as _};
 use rsa::{BigUint, RsaPrivateKey};
 
+use super::montgomery::{self, Modulus};
+
 /// The public exponent Go (and every common tool) uses.
 const PUBLIC_EXPONENT: u32 = 65_537;
 
@@ -38,8 +42,9 @@ const PUBLIC_EXPONENT: u32 = 65_537;
 const WINDOW: usize = 4096;
 
 /// Sieving primes below this bound: past it, each extra prime removes fewer
-/// candidates than its sieving costs.
-const SIEVE_BOUND: usize = 1 << 14;
+/// candidates than its sieving costs (a residue per window against the
+/// share of a Miller-Rabin round it saves).
+const SIEVE_BOUND: usize = 1 << 17;
 
 /// The odd primes below [`SIEVE_BOUND`], computed once.
 fn small_primes() -> &'static [u32] {
@@ -52,7 +57,7 @@ fn small_primes() -> &'static [u32] {
                 continue;
             }
             if n % 2 == 1 {
-                // `n < SIEVE_BOUND = 2^14` always fits.
+                // `n < SIEVE_BOUND = 2^17` always fits.
                 primes.push(n as u32);
             }
             for m in (n * n..SIEVE_BOUND).step_by(n) {
@@ -131,58 +136,128 @@ fn random_prime(bits: usize) -> BigUint {
             if candidate.bits() != bits {
                 break;
             }
-            if base2_strong_probable_prime(&candidate, bits)
-                && probably_prime_lucas(&candidate)
-                && probably_prime_miller_rabin(&candidate, 4, false)
-            {
+            if probably_prime(&candidate, bits) {
                 return candidate;
             }
         }
     }
 }
 
-/// One Miller-Rabin round with base 2: the filter every sieve survivor goes
-/// through, so most of a key's time. For the prime sizes of 2048- and
-/// 4096-bit keys it runs on fixed-width Montgomery arithmetic
-/// (crypto-bigint), about three times faster than num-bigint-dig's
-/// allocating `modpow`; other sizes use the latter.
-fn base2_strong_probable_prime(n: &BigUint, bits: usize) -> bool {
+/// Whether a sieve survivor `n` of `bits` bits is (with overwhelming
+/// probability) prime. For the prime sizes of 2048- and 4096-bit keys:
+/// Miller-Rabin with base 2, which rejects almost every composite, then the
+/// rounds with random bases that Go's `crypto/rsa` runs for a prime of that
+/// size, on the fixed-width arithmetic of `montgomery.rs`. Other sizes use
+/// num-bigint-dig: Baillie-PSW plus four random-base rounds.
+fn probably_prime(n: &BigUint, bits: usize) -> bool {
     match bits {
-        1024 => base2_fixed::<16>(&n.to_bytes_be()),
-        2048 => base2_fixed::<32>(&n.to_bytes_be()),
-        _ => probably_prime_miller_rabin(n, 1, true),
+        1024 => miller_rabin_fixed::<16>(&n.to_bytes_be(), random_rounds(bits)),
+        2048 => miller_rabin_fixed::<32>(&n.to_bytes_be(), random_rounds(bits)),
+        _ => {
+            probably_prime_miller_rabin(n, 1, true)
+                && probably_prime_lucas(n)
+                && probably_prime_miller_rabin(n, 4, false)
+        }
     }
 }
 
-/// [`base2_strong_probable_prime`] for an odd `n` > 3 of at most `64 * LIMBS`
-/// bits, given big-endian.
-fn base2_fixed<const LIMBS: usize>(n_be: &[u8]) -> bool {
-    use crypto_bigint::Uint;
-    use crypto_bigint::modular::runtime_mod::{DynResidue, DynResidueParams};
-    let mut padded = vec![0u8; LIMBS * 8];
-    padded[LIMBS * 8 - n_be.len()..].copy_from_slice(n_be);
-    let n = Uint::<LIMBS>::from_be_slice(&padded);
-    let n_minus_1 = n.wrapping_sub(&Uint::ONE);
-    // n - 1 = d * 2^s with d odd.
-    let s = n_minus_1.trailing_zeros_vartime();
-    let d = n_minus_1.shr_vartime(s);
-    let params = DynResidueParams::new(&n);
-    let one = DynResidue::one(params);
-    let minus_one = DynResidue::new(&n_minus_1, params);
-    let mut y = DynResidue::new(&Uint::from_u8(2), params).pow(&d);
-    if y == one || y == minus_one {
-        return true;
+/// Miller-Rabin rounds with random bases after the base-2 round for a
+/// random candidate of `bits` bits: Go's counts (after FIPS 186-5 table B.1
+/// and BoringSSL), for an error probability below 2^-100 at these sizes.
+fn random_rounds(bits: usize) -> usize {
+    match bits {
+        3747.. => 3,
+        1345.. => 4,
+        _ => 5,
     }
-    for _ in 1..s {
-        y = y.square();
-        if y == minus_one {
+}
+
+/// Miller-Rabin for an odd `n` > 3 of at most `64 * N` bits (given
+/// big-endian): base 2 first, then `rounds` random bases in `[2, n - 2]`.
+fn miller_rabin_fixed<const N: usize>(n_be: &[u8], rounds: usize) -> bool {
+    let n = montgomery::limbs_from_be::<N>(n_be);
+    let Some(m) = Modulus::new(n) else {
+        return false;
+    };
+    let mut n_minus_1 = n;
+    n_minus_1[0] -= 1; // n is odd: no borrow
+    // n - 1 = d * 2^s with d odd.
+    let s = trailing_zeros(&n_minus_1);
+    let d = shift_right(&n_minus_1, s);
+    let one = m.one();
+    let minus_one = m.minus_one();
+    let passes = |mut y: [u64; N]| {
+        if y == one || y == minus_one {
             return true;
         }
-        if y == one {
+        for _ in 1..s {
+            y = m.square(&y);
+            if y == minus_one {
+                return true;
+            }
+            if y == one {
+                return false;
+            }
+        }
+        false
+    };
+    if !passes(m.pow2(&d)) {
+        return false;
+    }
+    // The highest non-zero limb of n and its bit length.
+    let top = n.iter().rposition(|&l| l != 0).unwrap_or(0);
+    let top_bits = 64 - n[top].leading_zeros();
+    let mut base: [u64; N];
+    let mut bytes = vec![0u8; 8 * N];
+    for _ in 0..rounds {
+        // A uniform base in [2, n - 2], by rejection.
+        loop {
+            OsRng.fill_bytes(&mut bytes);
+            base = montgomery::limbs_from_be(&bytes);
+            base[top] &= u64::MAX >> (64 - top_bits);
+            base[top + 1..].fill(0);
+            let small = base[0] < 2 && base[1..].iter().all(|&l| l == 0);
+            if !small && less_than(&base, &n_minus_1) {
+                break;
+            }
+        }
+        if !passes(m.pow(&m.to_montgomery(&base), &d)) {
             return false;
         }
     }
-    false
+    true
+}
+
+/// The number of trailing zero bits of a non-zero little-endian number.
+fn trailing_zeros<const N: usize>(x: &[u64; N]) -> usize {
+    let mut count = 0;
+    for &limb in x {
+        if limb != 0 {
+            return count + limb.trailing_zeros() as usize;
+        }
+        count += 64;
+    }
+    count
+}
+
+/// `x >> shift` for a little-endian number.
+fn shift_right<const N: usize>(x: &[u64; N], shift: usize) -> [u64; N] {
+    let (words, bits) = (shift / 64, shift % 64);
+    let mut out = [0u64; N];
+    for i in 0..N.saturating_sub(words) {
+        let lo = x[i + words] >> bits;
+        let hi = match (bits, x.get(i + words + 1)) {
+            (1.., Some(&next)) => next << (64 - bits),
+            _ => 0,
+        };
+        out[i] = lo | hi;
+    }
+    out
+}
+
+/// `a < b` for little-endian numbers.
+fn less_than<const N: usize>(a: &[u64; N], b: &[u64; N]) -> bool {
+    a.iter().rev().lt(b.iter().rev())
 }
 
 /// A new RSA key of `bits` bits with public exponent 65537.
@@ -248,7 +323,7 @@ mod tests {
     }
 
     #[test]
-    fn fixed_width_round_agrees_with_num_bigint_dig() {
+    fn fixed_width_rounds_agree_with_num_bigint_dig() {
         let mut bytes = [0u8; 128];
         for _ in 0..200 {
             OsRng.fill_bytes(&mut bytes);
@@ -256,22 +331,28 @@ mod tests {
             bytes[127] |= 1;
             let n = BigUint::from_bytes_be(&bytes);
             assert_eq!(
-                base2_fixed::<16>(&bytes),
+                miller_rabin_fixed::<16>(&bytes, 0),
                 probably_prime_miller_rabin(&n, 1, true)
             );
         }
         let p = random_prime(1024);
-        assert!(base2_fixed::<16>(&p.to_bytes_be()));
-        assert!(base2_fixed::<32>(&p.to_bytes_be()));
-        // A strong pseudoprime to base 2 (2047 = 23 * 89) passes, as it must.
-        assert!(base2_fixed::<1>(&2047u16.to_be_bytes()));
-        assert!(!base2_fixed::<1>(&2049u16.to_be_bytes()));
+        assert!(miller_rabin_fixed::<16>(&p.to_bytes_be(), 5));
+        assert!(miller_rabin_fixed::<32>(&p.to_bytes_be(), 5));
+        assert!(probably_prime(&p, 1024));
+        // A strong pseudoprime to base 2 (2047 = 23 * 89) passes the base-2
+        // round, as it must, and not random bases.
+        assert!(miller_rabin_fixed::<1>(&2047u16.to_be_bytes(), 0));
+        assert!(!miller_rabin_fixed::<1>(&2047u16.to_be_bytes(), 40));
+        assert!(!miller_rabin_fixed::<1>(&2049u16.to_be_bytes(), 0));
+        assert!(miller_rabin_fixed::<1>(&65_537u32.to_be_bytes(), 40));
+        // A Carmichael number: 561 = 3 * 11 * 17.
+        assert!(!miller_rabin_fixed::<1>(&561u16.to_be_bytes(), 40));
     }
 
     #[test]
     fn small_primes_are_the_odd_primes() {
         let primes = small_primes();
         assert_eq!(&primes[..6], &[3, 5, 7, 11, 13, 17]);
-        assert_eq!(primes.last(), Some(&16_381));
+        assert_eq!(primes.last(), Some(&131_071));
     }
 }

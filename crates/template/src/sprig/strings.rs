@@ -136,6 +136,16 @@ fn camelcase(s: &str) -> String {
         .collect()
 }
 
+/// `part` (a slice of the string `whole` holds) as a value: `whole` itself
+/// when nothing was cut, saving a copy.
+fn slice_of(whole: &Value, part: &str) -> Value {
+    if whole.as_str().is_some_and(|w| w.len() == part.len()) {
+        whole.clone()
+    } else {
+        Value::str(part)
+    }
+}
+
 fn trunc(c: i64, s: &str) -> String {
     let n = s.len() as i64;
     if c < 0 && n + c > 0 {
@@ -170,8 +180,23 @@ fn substr(start: i64, end: i64, s: &str) -> String {
 }
 
 fn indent(n: i64, s: &str) -> String {
-    let pad = " ".repeat(n.max(0) as usize);
-    format!("{pad}{}", s.replace('\n', &format!("\n{pad}")))
+    indent_after(String::new(), n, s)
+}
+
+/// `prefix`, then `s` with `n` spaces before each of its lines, in one
+/// allocation (`indent` and `nindent` run on most blocks a chart emits).
+fn indent_after(mut out: String, n: i64, s: &str) -> String {
+    let n = n.max(0) as usize;
+    let lines = s.bytes().filter(|&b| b == b'\n').count() + 1;
+    out.reserve(s.len() + n * lines);
+    for (i, line) in s.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.extend(std::iter::repeat_n(' ', n));
+        out.push_str(line);
+    }
+    out
 }
 
 /// goutils `AbbreviateFull` (byte based, like Go strings).
@@ -323,7 +348,7 @@ pub(super) fn register(m: &mut FuncMap) {
                 .collect::<String>(),
         ))
     });
-    m.add("trim", s1(), |a| Ok(Value::str(s(&a[0]).trim())));
+    m.add("trim", s1(), |a| Ok(slice_of(&a[0], s(&a[0]).trim())));
     m.add("trimAll", s2(), |a| {
         let cut: Vec<char> = s(&a[0]).chars().collect();
         Ok(Value::str(s(&a[1]).trim_matches(|c| cut.contains(&c))))
@@ -337,12 +362,14 @@ pub(super) fn register(m: &mut FuncMap) {
         Ok(Value::from(abbrevboth(i(&a[0]), i(&a[1]), s(&a[2]))))
     });
     m.add("trimPrefix", s2(), |a| {
-        Ok(Value::str(
+        Ok(slice_of(
+            &a[1],
             s(&a[1]).strip_prefix(s(&a[0])).unwrap_or(s(&a[1])),
         ))
     });
     m.add("trimSuffix", s2(), |a| {
-        Ok(Value::str(
+        Ok(slice_of(
+            &a[1],
             s(&a[1]).strip_suffix(s(&a[0])).unwrap_or(s(&a[1])),
         ))
     });
@@ -355,7 +382,12 @@ pub(super) fn register(m: &mut FuncMap) {
         ))
     });
     m.add("trunc", is(), |a| {
-        Ok(Value::from(trunc(i(&a[0]), s(&a[1]))))
+        let (c, text) = (i(&a[0]), s(&a[1]));
+        // Already short enough: the same string.
+        if c >= 0 && text.len() as i64 <= c {
+            return Ok(a[1].clone());
+        }
+        Ok(Value::from(trunc(c, text)))
     });
     m.add("abbrev", is(), |a| {
         Ok(Value::from(abbrev(i(&a[0]), s(&a[1]))))
@@ -367,7 +399,11 @@ pub(super) fn register(m: &mut FuncMap) {
         Ok(Value::from(wrap(i(&a[0]), s(&a[2]), s(&a[1]))))
     });
     m.add("replace", sig(&[Ty::Str, Ty::Str, Ty::Str]), |a| {
-        Ok(Value::from(s(&a[2]).replace(s(&a[0]), s(&a[1]))))
+        let (from, text) = (s(&a[0]), s(&a[2]));
+        if !from.is_empty() && !text.contains(from) {
+            return Ok(a[2].clone());
+        }
+        Ok(Value::from(text.replace(from, s(&a[1]))))
     });
     m.add("contains", s2(), |a| {
         Ok(Value::Bool(s(&a[1]).contains(s(&a[0]))))
@@ -395,15 +431,24 @@ pub(super) fn register(m: &mut FuncMap) {
         Ok(Value::from(indent(i(&a[0]), s(&a[1]))))
     });
     m.add("nindent", is(), |a| {
-        Ok(Value::from(format!("\n{}", indent(i(&a[0]), s(&a[1])))))
+        Ok(Value::from(indent_after(
+            String::from("\n"),
+            i(&a[0]),
+            s(&a[1]),
+        )))
     });
     m.add("quote", sig_var(&[], Ty::Any), |a| {
-        let q: Vec<String> = a
-            .iter()
-            .filter(|v| !v.is_nil())
-            .map(|v| crate::gofmt::quote(&strval(v)))
-            .collect();
-        Ok(Value::from(q.join(" ")))
+        let mut out = String::new();
+        for (i, v) in a.iter().filter(|v| !v.is_nil()).enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            match v {
+                Value::Str(s) => crate::gofmt::quote_into(&mut out, s),
+                v => crate::gofmt::quote_into(&mut out, &strval(v)),
+            }
+        }
+        Ok(Value::from(out))
     });
     m.add("squote", sig_var(&[], Ty::Any), |a| {
         let q: Vec<String> = a
