@@ -27,7 +27,7 @@ use crate::secrets::{ClusterSecret, Secrets};
 use crate::{AppKey, DEPENDS_ON_ANNOTATION};
 
 /// The in-cluster destination's server URL, as Argo CD names it.
-pub(crate) const IN_CLUSTER: &str = "https://kubernetes.default.svc";
+pub(crate) const IN_CLUSTER: &str = trellis_kube::argocd_secrets::IN_CLUSTER;
 
 /// Keeps Applications in sync: create with [`Controller::new`], then
 /// [`Controller::run`] until shutdown.
@@ -255,7 +255,8 @@ impl Ctx {
                 .get(server)
                 .map(|secret| secret.cluster.clone())
                 .ok_or_else(|| {
-                    format!("cluster {server} is not known: no cluster secret names it")
+                    trellis_kube::argocd_secrets::SecretError::UnknownServer(server.to_string())
+                        .to_string()
                 })?
         };
         let engine = Engine::new(cluster, self.options.engine.clone());
@@ -271,17 +272,12 @@ impl Ctx {
         server: Option<&str>,
         name: Option<&str>,
     ) -> std::result::Result<String, String> {
-        if let Some(server) = server.filter(|s| !s.is_empty()) {
-            return Ok(server.trim_end_matches('/').to_string());
-        }
-        match name.filter(|n| !n.is_empty()) {
-            None | Some("in-cluster") => Ok(IN_CLUSTER.to_string()),
-            Some(name) => read(&self.clusters)
-                .values()
-                .find(|c| c.name == name)
-                .map(|c| c.server.clone())
-                .ok_or_else(|| format!("there is no cluster named '{name}'")),
-        }
+        trellis_kube::argocd_secrets::resolve_destination(
+            server,
+            name,
+            read(&self.clusters).values(),
+        )
+        .map_err(|e| e.to_string())
     }
 
     /// What a destination serves, as last read (empty until read: Helm's

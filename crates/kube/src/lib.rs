@@ -12,12 +12,17 @@
 //!   carrying a tracking label: one writer per kind, many cheap readers, so a
 //!   comparison reads memory instead of listing the cluster.
 //!
+//! - [`argocd_secrets`]: repository and cluster Secrets in Argo CD's format,
+//!   read and watched in one namespace, and destinations resolved to a
+//!   server by URL or cluster name.
+//!
 //! Objects cross this seam as `serde_json::Value`: the engine compares
 //! arbitrary kinds, custom resources included, and typed structs would only
 //! be converted back.
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod argocd_secrets;
 pub mod cache;
 pub mod connect;
 pub mod discovery;

@@ -147,7 +147,7 @@ impl Cache {
         self.listed.subscribe()
     }
 
-    fn mark_listed(&self) {
+    pub(crate) fn mark_listed(&self) {
         self.listed.send_modify(|n| *n += 1);
     }
 

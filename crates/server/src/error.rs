@@ -82,9 +82,6 @@ pub enum ApiError {
     /// 500: the server failed.
     #[error("{0}")]
     Internal(String),
-    /// 501: not available from this server.
-    #[error("{0}")]
-    NotImplemented(String),
     /// 502: the cluster failed to answer.
     #[error("{0}")]
     BadGateway(String),
@@ -106,7 +103,6 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }

@@ -72,7 +72,18 @@
 //! Every error is JSON, `{"error": "...", "code": N}`, with the HTTP status
 //! as `code`: 400 for bad input (malformed YAML names its line), 401 without
 //! valid credentials, 403 when the caller may not, 404 for an unknown
-//! application, 409 for a stale edit or a busy application.
+//! application, 409 for a stale edit, a busy application, or a destination
+//! cluster no cluster Secret describes.
+//!
+//! # Private repositories and other clusters
+//!
+//! The server reads Argo CD's declarative Secrets in its namespace (label
+//! `argocd.argoproj.io/secret-type`) with the controller's own code
+//! ([`trellis_kube::argocd_secrets`]), kept current by a watch: repository
+//! and repo-creds Secrets give the renderer its git credentials; a cluster
+//! Secret makes its server a destination whose trees, manifests and diffs
+//! are read from that cluster, whether an application names it by server
+//! URL or by cluster name. Credentials never appear in answers or logs.
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -80,6 +91,7 @@ pub mod accounts;
 mod api;
 mod auth;
 mod cache;
+mod destinations;
 mod error;
 mod keys;
 pub mod openapi;

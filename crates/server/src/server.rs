@@ -25,7 +25,9 @@ pub(crate) struct State {
     pub options: ServerOptions,
     /// The cluster Applications live in (also the in-cluster destination).
     pub cluster: Cluster,
-    pub renderer: AppRenderer,
+    /// The renderer with repository credentials, and the destination
+    /// clusters, from the namespace's labelled Secrets.
+    pub destinations: crate::destinations::Destinations,
     /// Compares applications deployed to the in-cluster destination.
     pub engine: Engine,
     /// What the cluster serves (Helm's `.Capabilities`), read once.
@@ -83,19 +85,7 @@ impl State {
     /// cluster cannot say.
     pub async fn capabilities(&self) -> Capabilities {
         self.capabilities
-            .get_or_init(|| async {
-                let discovery = self.cluster.discovery();
-                match (
-                    discovery.server_version().await,
-                    discovery.api_versions().await,
-                ) {
-                    (Ok(version), Ok(api_versions)) => Capabilities {
-                        kube_version: Some(version),
-                        api_versions,
-                    },
-                    _ => Capabilities::default(),
-                }
-            })
+            .get_or_init(|| crate::destinations::read_capabilities(&self.cluster))
             .await
             .clone()
     }
@@ -103,7 +93,8 @@ impl State {
     /// How many watches must list once before the server is ready.
     pub fn watch_count(&self) -> usize {
         let groups = self.options.groups().len();
-        groups * self.options.namespaces().len() + groups + 1
+        // Applications, projects, the accounts Secret, labelled Secrets.
+        groups * self.options.namespaces().len() + groups + 2
     }
 }
 
@@ -127,9 +118,13 @@ impl Watches {
 }
 
 impl Server {
-    /// A server over `cluster` (where Applications, AppProjects and the
-    /// accounts Secret live, and the in-cluster destination), rendering
-    /// with `renderer` for diffs. Nothing runs until [`Server::serve`] or
+    /// A server over `cluster` (where Applications, AppProjects, the
+    /// accounts Secret and Argo CD's repository and cluster Secrets live,
+    /// and the in-cluster destination), rendering with `renderer` for
+    /// diffs. Repository Secrets' credentials are added to the settings of
+    /// `renderer`'s repository cache in a renderer of the directory and
+    /// Helm kinds (renderers registered on `renderer` for other kinds are
+    /// not carried over once a repository Secret exists). Nothing runs until [`Server::serve`] or
     /// [`Server::start_watches`].
     pub fn new(options: ServerOptions, cluster: Cluster, renderer: AppRenderer) -> Result<Self> {
         if options.namespace.is_empty() {
@@ -147,7 +142,7 @@ impl Server {
             state: Arc::new(State {
                 options,
                 cluster,
-                renderer,
+                destinations: crate::destinations::Destinations::new(renderer),
                 engine,
                 capabilities: tokio::sync::OnceCell::new(),
                 cache: Arc::new(Cache::new()),
@@ -207,6 +202,7 @@ impl Server {
             state.cluster.clone(),
             state.options.namespace.clone(),
         ));
+        tasks.spawn(crate::destinations::watch(state.clone()));
         Watches { tasks }
     }
 

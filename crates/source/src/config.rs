@@ -2,7 +2,7 @@
 //! credentials, the progress observer and the git timeout.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -122,6 +122,71 @@ pub struct RepoCredentials {
     pub ssh_private_key_file: Option<PathBuf>,
 }
 
+impl RepoCredentials {
+    /// Credentials for `url_prefix` whose ssh private key is given as text
+    /// (from a Secret, say). ssh reads keys from files, so the key is
+    /// written under `key_dir` (created if missing) to a file named after
+    /// the URL that only the owner may read; the same URL reuses its file.
+    pub fn with_key_text(
+        url_prefix: impl Into<String>,
+        username: Option<String>,
+        password: Option<String>,
+        ssh_private_key: Option<&str>,
+        key_dir: &Path,
+    ) -> std::io::Result<Self> {
+        let url_prefix = url_prefix.into();
+        let ssh_private_key_file = match ssh_private_key.filter(|k| !k.trim().is_empty()) {
+            Some(key) => Some(write_key(key_dir, &url_prefix, key)?),
+            None => None,
+        };
+        Ok(Self {
+            url_prefix,
+            username,
+            password,
+            ssh_private_key_file,
+        })
+    }
+}
+
+fn write_key(dir: &Path, url: &str, key: &str) -> std::io::Result<PathBuf> {
+    use sha2::Digest;
+    std::fs::create_dir_all(dir)?;
+    let digest = format!("{:x}", sha2::Sha256::digest(url.as_bytes()));
+    let path = dir.join(format!("{}.key", &digest[..16]));
+    let mut text = key.to_string();
+    // ssh refuses a key whose last line is not terminated.
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    // Another process sharing the cache (the web server beside the
+    // controller) may write the same key: an unchanged file is left alone,
+    // a new one is renamed into place whole, so ssh never reads half a key.
+    if std::fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
+        return Ok(path);
+    }
+    let partial = dir.join(format!(
+        "{}.key.{}.partial",
+        &digest[..16],
+        std::process::id()
+    ));
+    #[cfg(unix)]
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&partial)?;
+        file.write_all(text.as_bytes())?;
+    }
+    #[cfg(not(unix))]
+    std::fs::write(&partial, text)?;
+    std::fs::rename(&partial, &path)?;
+    Ok(path)
+}
+
 impl fmt::Debug for RepoCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RepoCredentials")
@@ -196,6 +261,45 @@ mod tests {
             Some("host")
         );
         assert_eq!(user("https://elsewhere.org/x").as_deref(), Some("default"));
+    }
+
+    #[test]
+    fn a_key_given_as_text_goes_to_a_private_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let creds = RepoCredentials::with_key_text(
+            "git@example.com:a.git",
+            None,
+            None,
+            Some("KEY"),
+            &dir.path().join("keys"),
+        )
+        .unwrap();
+        let path = creds.ssh_private_key_file.unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "KEY\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let none =
+            RepoCredentials::with_key_text("https://a", None, None, None, dir.path()).unwrap();
+        assert_eq!(none.ssh_private_key_file, None);
+        // A changed key replaces the file; no partial file is left behind.
+        let again = RepoCredentials::with_key_text(
+            "git@example.com:a.git",
+            None,
+            None,
+            Some("NEW"),
+            &dir.path().join("keys"),
+        )
+        .unwrap();
+        assert_eq!(again.ssh_private_key_file.as_ref(), Some(&path));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "NEW\n");
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("keys")).unwrap().count(),
+            1
+        );
     }
 
     #[test]

@@ -19,9 +19,6 @@ use crate::policy::Action;
 use crate::server::State;
 use crate::summary::AppEntry;
 
-/// The in-cluster destination's server URL, as Argo CD names it.
-const IN_CLUSTER: &str = "https://kubernetes.default.svc";
-
 /// An API group and kind.
 type GroupKindName = (&'static str, &'static str);
 
@@ -84,11 +81,12 @@ fn managed(entry: &AppEntry) -> Vec<(ResourceKey, String, Value)> {
 
 /// Builds the tree: managed resources, then what they own, level by level.
 async fn build_tree(state: &State, entry: &AppEntry) -> Result<Vec<Node>, ApiError> {
+    let destination = state.destination(entry)?;
+    let cluster = destination.engine.cluster();
     let mut nodes: Vec<Node> = Vec::new();
     let mut queue: VecDeque<(usize, usize)> = VecDeque::new();
     for (key, version, status) in managed(entry) {
-        let live = state
-            .cluster
+        let live = cluster
             .get(&key)
             .await
             .map_err(ApiError::from_kube)?
@@ -133,8 +131,7 @@ async fn build_tree(state: &State, entry: &AppEntry) -> Result<Vec<Node>, ApiErr
                 Some(l) => l.clone(),
                 None => {
                     let l = Arc::new(
-                        state
-                            .cluster
+                        cluster
                             .list(group, kind, &parent_key.namespace, None)
                             .await
                             .map_err(ApiError::from_kube)?,
@@ -220,8 +217,8 @@ pub(crate) async fn tree(
     Ok(reply(StatusCode::OK, json!({"nodes": list})))
 }
 
-/// Renders an application and compares it with the cluster, as the
-/// controller does.
+/// Renders an application and compares it with its destination cluster,
+/// as the controller does.
 async fn compare(state: &State, entry: &AppEntry) -> Result<Comparison, ApiError> {
     let origin = Origin {
         file: entry.key.to_string(),
@@ -232,22 +229,9 @@ async fn compare(state: &State, entry: &AppEntry) -> Result<Comparison, ApiError
         .map_err(|e| ApiError::Conflict(format!("the stored application is invalid: {e}")))?
         .value;
     let app = at_compared_revisions(app, &entry.object);
-    let destination = &app.spec.destination;
-    let in_cluster = match destination.server.as_deref().filter(|s| !s.is_empty()) {
-        Some(server) => server.trim_end_matches('/') == IN_CLUSTER,
-        None => matches!(
-            destination.name.as_deref(),
-            None | Some("") | Some("in-cluster")
-        ),
-    };
-    if !in_cluster {
-        return Err(ApiError::NotImplemented(format!(
-            "application {}: live and desired manifests are only available here for the in-cluster destination",
-            entry.key
-        )));
-    }
-    let capabilities = state.capabilities().await;
-    let renderer = state.renderer.clone();
+    let destination = state.destination(entry)?;
+    let capabilities = state.capabilities_of(&destination).await;
+    let renderer = state.destinations.renderer();
     let app2 = app.clone();
     let rendered = tokio::task::spawn_blocking(move || {
         renderer
@@ -261,7 +245,7 @@ async fn compare(state: &State, entry: &AppEntry) -> Result<Comparison, ApiError
         Ok(m) => Ok(m.as_slice()),
         Err(e) => Err(e.as_str()),
     };
-    state
+    destination
         .engine
         .compare(&app, input)
         .await

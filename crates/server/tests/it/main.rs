@@ -5,6 +5,8 @@
 mod actions;
 mod apps;
 mod auth;
+mod destinations;
+mod git_http;
 mod openapi;
 mod resources;
 mod stream;

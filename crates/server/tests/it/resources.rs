@@ -306,7 +306,7 @@ fn live_and_desired_manifests_and_diffs_never_show_secret_values() {
 }
 
 #[test]
-fn another_cluster_s_application_has_no_diff_here() {
+fn an_application_on_an_unknown_cluster_is_refused_naming_it() {
     let env = Env::new();
     env.create_app("remote", "shop", json!({}));
     env.rt
@@ -319,8 +319,15 @@ fn another_cluster_s_application_has_no_diff_here() {
     env.wait_listed("remote", |a| {
         a["destination"]["server"] == "https://far.example.com"
     });
-    env.as_admin("GET", "/api/v1/applications/trellis/remote/diff", "")
-        .assert_error(501, "in-cluster destination");
+    // No cluster Secret describes it: a conflict naming the server.
+    for path in ["diff", "tree"] {
+        env.as_admin(
+            "GET",
+            &format!("/api/v1/applications/trellis/remote/{path}"),
+            "",
+        )
+        .assert_error(409, "cluster https://far.example.com is not known");
+    }
 }
 
 #[test]
