@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod browser;
+pub mod git_http;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

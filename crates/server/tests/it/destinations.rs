@@ -12,8 +12,8 @@ use trellis_localcluster::{RunningCluster, ServeOptions};
 use trellis_model::{Application, Origin};
 use trellis_testkit::{GitRepo, git_in};
 
-use crate::git_http::GitHttpServer;
 use crate::support::{Env, NS, key};
+use trellis_testkit::git_http::GitHttpServer;
 
 const CONFIGMAP: &str = "apiVersion: v1
 kind: ConfigMap

@@ -6,7 +6,7 @@ mod actions;
 mod apps;
 mod auth;
 mod destinations;
-mod git_http;
+
 mod openapi;
 mod resources;
 mod stream;

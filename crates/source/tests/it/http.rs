@@ -5,7 +5,7 @@ use trellis_source::{RepoCredentials, SourceConfig, SourceError, Sources};
 
 use crate::support::WorkRepo;
 use crate::support::git;
-use crate::support::http::GitHttpServer;
+use trellis_testkit::git_http::GitHttpServer;
 
 const USER: &str = "deployer";
 const PASSWORD: &str = "s3cr3t-Pa55word";

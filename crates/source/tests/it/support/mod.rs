@@ -1,7 +1,4 @@
-//! Real git repositories made with the git CLI, and a loopback HTTP server in front of
-//! `git http-backend`.
-
-pub mod http;
+//! Real git repositories made with the git CLI.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

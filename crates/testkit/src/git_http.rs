@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 
 /// A running server; it lives until the test process ends.
 pub struct GitHttpServer {
+    /// The port on 127.0.0.1.
     pub port: u16,
 }
 
@@ -35,6 +36,7 @@ impl GitHttpServer {
         Self { port }
     }
 
+    /// The URL of the repository `repo` (a folder under the served root).
     pub fn url(&self, repo: &str) -> String {
         format!("http://127.0.0.1:{}/{repo}", self.port)
     }
