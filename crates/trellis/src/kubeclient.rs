@@ -175,34 +175,14 @@ async fn load_app(args: &TargetArgs, cluster: &Cluster) -> Result<Application> {
 
 /// Prints a table of resources with their status, health and message.
 pub fn write_table(out: &mut dyn Write, rows: &[[String; 6]]) -> Result<()> {
-    let header = ["KIND", "NAMESPACE", "NAME", "STATUS", "HEALTH", "MESSAGE"].map(String::from);
-    let mut widths = [0usize; 6];
-    for row in std::iter::once(&header).chain(rows) {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.len());
-        }
-    }
-    for row in std::iter::once(&header).chain(rows) {
-        let mut line = String::new();
-        for (i, (w, cell)) in widths.iter().zip(row).enumerate() {
-            if i == 5 {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<w$}  "));
-            }
-        }
-        writeln!(out, "{}", line.trim_end())?;
-    }
-    Ok(())
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.to_vec()).collect();
+    let header = ["KIND", "NAMESPACE", "NAME", "STATUS", "HEALTH", "MESSAGE"];
+    crate::output::write_table(out, &header, &rows, "")
 }
 
 /// The kind column: `Kind.group` as kubectl names kinds.
 pub fn kind_label(key: &ResourceKey) -> String {
-    if key.group.is_empty() {
-        key.kind.clone()
-    } else {
-        format!("{}.{}", key.kind, key.group)
-    }
+    crate::output::kind_label(&key.group, &key.kind)
 }
 
 /// Rows of a comparison.

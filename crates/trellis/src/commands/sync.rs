@@ -110,27 +110,8 @@ fn write_plan(out: &mut dyn Write, state: &SyncState) -> Result<()> {
         })
         .collect();
     let header = ["KIND", "NAMESPACE", "NAME", "PHASE", "WAVE", "ACTION"];
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.len());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        cells
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    writeln!(out, "{}", line(header.to_vec()))?;
-    for row in &rows {
-        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
-    }
-    Ok(())
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.to_vec()).collect();
+    crate::output::write_table(out, &header, &rows, "")
 }
 
 fn write_results(out: &mut dyn Write, state: &SyncState) -> Result<()> {
