@@ -28,26 +28,7 @@ pub enum ValuesError {
 
 type Result<T, E = ValuesError> = std::result::Result<T, E>;
 
-/// A deep copy: new maps all the way down (Go's `copystructure.Copy`).
-///
-/// Lists are immutable (`Arc<Vec<_>>`, changed only by copying), so a list
-/// with no map anywhere inside is shared rather than copied.
-pub fn deep_copy(v: &Value) -> Value {
-    match v {
-        Value::Map(m) => Value::Map(m.deep_copy()),
-        Value::List(l) if l.iter().any(holds_map) => Value::list(l.iter().map(deep_copy).collect()),
-        other => other.clone(),
-    }
-}
-
-/// Whether `v` is or contains a map (the only values shared by reference).
-fn holds_map(v: &Value) -> bool {
-    match v {
-        Value::Map(_) => true,
-        Value::List(l) => l.iter().any(holds_map),
-        _ => false,
-    }
-}
+pub use trellis_template::deep_copy;
 
 fn as_map(v: &Value) -> Option<&MapRef> {
     match v {

@@ -108,4 +108,4 @@ pub use error::{Error, ExecError};
 pub use exec::{CallContext, MissingKey, Options, Templates};
 pub use funcs::{FuncError, FuncMap, Function, Sig, Ty};
 pub use gofmt::{format_g, quote, sprint, sprintf, sprintln};
-pub use value::{Map, MapReadGuard, MapRef, MapWriteGuard, Object, Value};
+pub use value::{Map, MapReadGuard, MapRef, MapWriteGuard, Object, Value, deep_copy};

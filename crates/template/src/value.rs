@@ -297,6 +297,14 @@ fn frozen_copy_value(v: &Value, drop_nils: bool) -> Value {
 
 /// A value as [`MapRef::deep_copy`] copies it (nils dropped from maps,
 /// not from lists, when asked).
+/// A deep copy: new maps all the way down (Go's `copystructure.Copy`).
+///
+/// Lists are immutable (changed only by copying), so a list with no map
+/// anywhere inside is shared rather than copied.
+pub fn deep_copy(v: &Value) -> Value {
+    deep_copy_value(v, false)
+}
+
 fn deep_copy_value(v: &Value, drop_nils: bool) -> Value {
     match v {
         Value::Map(m) => Value::Map(m.deep_copy_dropping(drop_nils)),
