@@ -208,6 +208,10 @@ pub struct ServerArgs {
     /// Mark the session cookie Secure (when served behind TLS).
     #[arg(long)]
     pub secure_cookies: bool,
+    /// Set the admin password from the first line of standard input
+    /// (stored as an argon2 hash) instead of generating one, then serve.
+    #[arg(long)]
+    pub admin_password_stdin: bool,
 }
 
 /// Options of `trellis up`.

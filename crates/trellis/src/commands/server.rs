@@ -5,12 +5,13 @@ use trellis_render::AppRenderer;
 use trellis_server::{Server, ServerOptions, accounts};
 use trellis_source::Sources;
 
-use crate::Outcome;
 use crate::cli::{GlobalArgs, ServerArgs};
 use crate::kubeclient::runtime;
+use crate::{Outcome, UsageError};
 
-/// Connects, makes sure the admin account exists (printing a generated
-/// password once), then serves until SIGINT or SIGTERM.
+/// Connects, makes sure the admin account exists (the password from
+/// standard input, or a generated one printed once), then serves until
+/// SIGINT or SIGTERM.
 pub fn run(args: &ServerArgs, global: &GlobalArgs) -> Result<Outcome> {
     let source = crate::config::source_config(global)?;
     let mut options = ServerOptions::new(args.namespace.clone());
@@ -22,7 +23,20 @@ pub fn run(args: &ServerArgs, global: &GlobalArgs) -> Result<Outcome> {
         let cluster =
             crate::kubeclient::connect_with(args.kubeconfig.as_deref(), args.context.as_deref())
                 .await?;
-        print_new_password(&cluster, &args.namespace).await?;
+        if args.admin_password_stdin {
+            let password = read_password_line()?;
+            accounts::set_admin_password(&cluster, &args.namespace, &password)
+                .await
+                .map_err(|e| match e {
+                    trellis_server::ServerError::Invalid(message) => {
+                        anyhow::Error::new(UsageError(format!("--admin-password-stdin: {message}")))
+                    }
+                    other => anyhow::Error::new(other).context("setting the admin password"),
+                })?;
+            eprintln!("admin password set");
+        } else {
+            print_new_password(&cluster, &args.namespace).await?;
+        }
         let renderer = AppRenderer::new(Sources::new(source)?);
         let server = Server::new(options, cluster, renderer).context("starting the server")?;
         server
@@ -30,6 +44,15 @@ pub fn run(args: &ServerArgs, global: &GlobalArgs) -> Result<Outcome> {
             .await?;
         Ok(Outcome::Clean)
     })
+}
+
+/// The first line of standard input, without its line ending.
+fn read_password_line() -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the admin password from standard input")?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }
 
 /// Creates the admin account's password when there is none, and prints it:

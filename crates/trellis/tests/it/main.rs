@@ -12,6 +12,7 @@ mod install;
 mod preview;
 mod remote;
 mod render;
+mod server;
 mod support;
 mod tree;
 mod up;

@@ -112,7 +112,7 @@ fn up_stops_cleanly_on_ctrl_c() {
 }
 
 /// One HTTP/1.1 exchange over a fresh connection; the whole response.
-fn request(port: u16, text: &str) -> String {
+pub fn request(port: u16, text: &str) -> String {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream.write_all(text.as_bytes()).unwrap();
