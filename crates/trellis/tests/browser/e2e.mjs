@@ -52,10 +52,13 @@ async function apiApp(page, name = APP) {
   return r.ok() ? r.json() : null;
 }
 
-/** Presses Tab until the focused element satisfies `matches` (at most 80). */
-async function tabTo(page, what, matches) {
+/**
+ * Presses Tab (or `key`, e.g. Shift+Tab) until the focused element satisfies
+ * `matches` (at most 80 times).
+ */
+async function tabTo(page, what, matches, key = 'Tab') {
   for (let i = 0; i < 80; i++) {
-    await page.keyboard.press('Tab');
+    await page.keyboard.press(key);
     const hit = await page.evaluate(matches);
     if (hit) return;
   }
@@ -310,7 +313,7 @@ await run(async (browser, report) => {
     await page.getByText(/not found/i).first().waitFor();
   });
 
-  await step(report, 'by keyboard: log in, open, sync, read the diff, roll back', async () => {
+  await step(report, 'by keyboard: log in, open, read the diff, sync, roll back', async () => {
     const kb = await newPage(browser);
     report.page = kb.page;
     const p = kb.page;
@@ -325,8 +328,24 @@ await run(async (browser, report) => {
     await p.keyboard.press('Enter');
     await p.locator('[data-testid=resource-tree]').waitFor();
     await appShows(p, 'OutOfSync', 'Healthy');
-    // Sync dialog: open, Escape closes it and focus comes back, open again.
-    await tabTo(p, 'the Sync button', focusedText('Sync'));
+    // The rolled-back application differs from git: the tree's Deployment
+    // node opens with Enter and shows the diff of the commit.
+    await tabTo(p, 'the Deployment node', () => {
+      const e = document.activeElement;
+      return !!e && e.closest('[data-testid=tree-node]')?.getAttribute('data-kind') === 'Deployment';
+    });
+    await p.keyboard.press('Enter');
+    const diff = p.locator('[data-testid=diff]');
+    await diff.waitFor();
+    await until('the diff of the commit', async () => {
+      const text = await diff.textContent();
+      return /replicas: 1/.test(text) && /replicas: 2/.test(text);
+    });
+    await p.keyboard.press('Escape');
+    await until('the resource dialog to close', async () => (await p.getByRole('dialog').count()) === 0);
+    // Sync dialog (back up the page): open, Escape closes it and focus
+    // comes back, open again.
+    await tabTo(p, 'the Sync button', focusedText('Sync'), 'Shift+Tab');
     await p.keyboard.press('Enter');
     await p.getByRole('dialog').waitFor();
     await p.keyboard.press('Escape');
@@ -339,14 +358,6 @@ await run(async (browser, report) => {
     await p.keyboard.press('Enter');
     await appShows(p, 'Synced', 'Healthy');
     await until('2 live replicas', () => liveReplicas() === 2);
-    // The tree's Deployment node opens with Enter.
-    await tabTo(p, 'the Deployment node', () => {
-      const e = document.activeElement;
-      return !!e && e.closest('[data-testid=tree-node]')?.getAttribute('data-kind') === 'Deployment';
-    });
-    await p.keyboard.press('Enter');
-    await p.locator('[data-testid=diff], [data-testid=manifest]').first().waitFor();
-    await p.keyboard.press('Escape');
     // Tabs move with the arrow keys; History holds Roll back.
     await tabTo(p, 'a tab', () => document.activeElement?.getAttribute('role') === 'tab');
     for (let i = 0; i < 6; i++) {
