@@ -1372,7 +1372,7 @@ async function appPage(app) {
         ["Repository", repoLink(source.repoURL)],
         ["Path", h("span", { class: "mono" }, source.path || source.chart || "")],
         ["Target revision", h("span", { class: "mono" }, source.targetRevision || "HEAD")],
-        ["Synced revision", h("span", { class: "mono", title: status.sync?.revision || "" }, shortRevision(status.sync?.revision) || "none")],
+        ["Compared with", h("span", { class: "mono", title: `the commit the live state was last compared with: ${status.sync?.revision || "none"}` }, shortRevision(status.sync?.revision) || "none")],
         ["Destination", `${destination.server || destination.name || ""}${destination.namespace ? ` (${destination.namespace})` : ""}`],
         ["Sync policy", automated ? `Automated${automated.prune ? ", prune" : ""}${automated.selfHeal ? ", self-heal" : ""}` : "Manual"],
         ["Last reconciled", ago(status.reconciledAt)],
