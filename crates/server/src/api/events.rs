@@ -77,8 +77,14 @@ pub(crate) async fn events(
             ));
         }
     };
-    let listed = state
-        .cluster
+    // An Application's events are recorded where it is stored; its
+    // resources' events live on its destination cluster.
+    let cluster = if kind == "Application" {
+        state.cluster.clone()
+    } else {
+        state.destination(&entry)?.engine.cluster().clone()
+    };
+    let listed = cluster
         .list("", "Event", &namespace, None)
         .await
         .map_err(ApiError::from_kube)?;

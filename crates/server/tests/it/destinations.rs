@@ -189,6 +189,25 @@ fn another_cluster_is_read_through_its_cluster_secret_by_server_and_by_name() {
     assert_eq!(body["desired"]["data"]["colour"], "blue", "{body}");
     assert!(body["diff"].as_str().unwrap().contains("red"), "{body}");
 
+    // The resource's events are the remote cluster's.
+    env.rt
+        .block_on(remote_client.apply(
+            &json!({"apiVersion": "v1", "kind": "Event",
+                "metadata": {"name": "settings.remote", "namespace": "default"},
+                "involvedObject": {"apiVersion": "v1", "kind": "ConfigMap",
+                    "namespace": "default", "name": "settings"},
+                "reason": "SeenRemotely", "message": "on the remote cluster", "type": "Normal"}),
+            &trellis_kube::ApplyOptions::default(),
+        ))
+        .unwrap();
+    let events = seen
+        .get(
+            &env,
+            "/api/v1/applications/trellis/far/events?resourceKind=ConfigMap&resourceNamespace=default&resourceName=settings",
+        )
+        .json();
+    assert_eq!(events["items"][0]["reason"], "SeenRemotely", "{events}");
+
     // By cluster name.
     env.rt
         .block_on(env.client.merge_patch(
