@@ -532,57 +532,51 @@ fn forget_app(ctx: &Ctx, key: &AppKey) {
     write(&ctx.labels).remove(&label);
 }
 
-async fn watch_apps(ctx: Arc<Ctx>, group: &'static str, namespace: String) {
-    let resource = trellis_kube::discovery::application_resource(group, "Application");
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(ctx.cluster.client().clone(), &namespace, &resource);
-    let mut stream = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .boxed();
-    let mut listing: Option<HashSet<AppKey>> = None;
-    while let Some(event) = stream.next().await {
-        let event = match event {
-            Ok(e) => e,
-            Err(error) => {
-                debug!(%error, group, %namespace, "application watch");
-                continue;
-            }
-        };
-        match event {
-            watcher::Event::Init => listing = Some(HashSet::new()),
-            watcher::Event::InitApply(o) | watcher::Event::Apply(o) => {
-                if let Ok(value) = serde_json::to_value(o)
-                    && let Some(key) = observe_app(&ctx, group, value)
-                    && let Some(seen) = listing.as_mut()
-                {
-                    seen.insert(key);
-                }
-            }
-            watcher::Event::InitDone => {
-                if let Some(seen) = listing.take() {
-                    let gone: Vec<AppKey> = read(&ctx.apps)
-                        .keys()
-                        .filter(|k| k.group == group && k.namespace == namespace)
-                        .filter(|k| !seen.contains(k))
-                        .cloned()
-                        .collect();
-                    for key in gone {
-                        forget_app(&ctx, &key);
-                    }
-                }
-            }
-            watcher::Event::Delete(o) => {
-                if let Ok(value) = serde_json::to_value(o)
-                    && let Some(key) = key_of(group, &value)
-                {
-                    forget_app(&ctx, &key);
-                    for dependent in ctx.dependents(&key) {
-                        ctx.queue.add(dependent);
-                    }
-                }
+/// The controller's side of the Application watch.
+struct AppFollower {
+    ctx: Arc<Ctx>,
+    group: &'static str,
+    namespace: String,
+}
+
+impl trellis_kube::follow::Follower for AppFollower {
+    type Key = AppKey;
+
+    fn applied(&mut self, object: Value) -> Option<AppKey> {
+        observe_app(&self.ctx, self.group, object)
+    }
+
+    fn deleted(&mut self, object: Value) {
+        if let Some(key) = key_of(self.group, &object) {
+            forget_app(&self.ctx, &key);
+            for dependent in self.ctx.dependents(&key) {
+                self.ctx.queue.add(dependent);
             }
         }
     }
+
+    fn listed(&mut self, seen: HashSet<AppKey>) {
+        let gone: Vec<AppKey> = read(&self.ctx.apps)
+            .keys()
+            .filter(|k| k.group == self.group && k.namespace == self.namespace)
+            .filter(|k| !seen.contains(k))
+            .cloned()
+            .collect();
+        for key in gone {
+            forget_app(&self.ctx, &key);
+        }
+    }
+}
+
+async fn watch_apps(ctx: Arc<Ctx>, group: &'static str, namespace: String) {
+    let resource = trellis_kube::discovery::application_resource(group, "Application");
+    let cluster = ctx.cluster.clone();
+    let mut follower = AppFollower {
+        ctx,
+        group,
+        namespace: namespace.clone(),
+    };
+    trellis_kube::follow::follow(&cluster, &resource, &namespace, &mut follower).await;
 }
 
 async fn watch_projects(ctx: Arc<Ctx>, group: &'static str) {

@@ -27,6 +27,7 @@ pub mod cache;
 pub mod connect;
 pub mod discovery;
 mod error;
+pub mod follow;
 pub mod lease;
 pub mod ops;
 

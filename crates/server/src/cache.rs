@@ -10,7 +10,7 @@ use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::Value;
 use tokio::sync::{broadcast, watch};
-use tracing::{debug, warn};
+use tracing::warn;
 use trellis_kube::Cluster;
 use trellis_model::{AppProject, Origin};
 
@@ -175,6 +175,49 @@ impl Cache {
     }
 }
 
+/// The server's side of the Application watch.
+struct AppFollower {
+    cache: Arc<Cache>,
+    group: &'static str,
+    namespace: String,
+    first: bool,
+}
+
+impl trellis_kube::follow::Follower for AppFollower {
+    type Key = AppKey;
+
+    fn applied(&mut self, object: Value) -> Option<AppKey> {
+        self.cache.observe(self.group, object)
+    }
+
+    fn deleted(&mut self, object: Value) {
+        if let (Some(ns), Some(name)) = (
+            object
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str),
+            object.pointer("/metadata/name").and_then(Value::as_str),
+        ) {
+            self.cache.forget(&AppKey::new(self.group, ns, name));
+        }
+    }
+
+    fn listed(&mut self, seen: HashSet<AppKey>) {
+        let gone: Vec<AppKey> = read(&self.cache.apps)
+            .keys()
+            .filter(|k| k.group == self.group && k.namespace == self.namespace)
+            .filter(|k| !seen.contains(k))
+            .cloned()
+            .collect();
+        for key in gone {
+            self.cache.forget(&key);
+        }
+        if self.first {
+            self.first = false;
+            self.cache.mark_listed();
+        }
+    }
+}
+
 /// Watches a namespace's Applications of a group.
 pub(crate) async fn watch_apps(
     cache: Arc<Cache>,
@@ -183,60 +226,13 @@ pub(crate) async fn watch_apps(
     namespace: String,
 ) {
     let resource = trellis_kube::discovery::application_resource(group, "Application");
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(cluster.client().clone(), &namespace, &resource);
-    let mut stream = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .boxed();
-    let mut listing: Option<HashSet<AppKey>> = None;
-    let mut first = true;
-    while let Some(event) = stream.next().await {
-        let event = match event {
-            Ok(e) => e,
-            Err(error) => {
-                debug!(%error, group, %namespace, "application watch");
-                continue;
-            }
-        };
-        match event {
-            watcher::Event::Init => listing = Some(HashSet::new()),
-            watcher::Event::InitApply(o) | watcher::Event::Apply(o) => {
-                if let Ok(value) = serde_json::to_value(o)
-                    && let Some(key) = cache.observe(group, value)
-                    && let Some(seen) = listing.as_mut()
-                {
-                    seen.insert(key);
-                }
-            }
-            watcher::Event::InitDone => {
-                if let Some(seen) = listing.take() {
-                    let gone: Vec<AppKey> = read(&cache.apps)
-                        .keys()
-                        .filter(|k| k.group == group && k.namespace == namespace)
-                        .filter(|k| !seen.contains(k))
-                        .cloned()
-                        .collect();
-                    for key in gone {
-                        cache.forget(&key);
-                    }
-                }
-                if first {
-                    first = false;
-                    cache.mark_listed();
-                }
-            }
-            watcher::Event::Delete(o) => {
-                if let Ok(value) = serde_json::to_value(o)
-                    && let (Some(ns), Some(name)) = (
-                        value.pointer("/metadata/namespace").and_then(Value::as_str),
-                        value.pointer("/metadata/name").and_then(Value::as_str),
-                    )
-                {
-                    cache.forget(&AppKey::new(group, ns, name));
-                }
-            }
-        }
-    }
+    let mut follower = AppFollower {
+        cache,
+        group,
+        namespace: namespace.clone(),
+        first: true,
+    };
+    trellis_kube::follow::follow(&cluster, &resource, &namespace, &mut follower).await;
 }
 
 /// Watches the AppProjects of a group in the controller's namespace.
