@@ -110,9 +110,9 @@ pub enum Command {
     Logout(LogoutArgs),
 }
 
-/// Options of `trellis controller`.
+/// The cluster and the Applications a controller or server works on.
 #[derive(Debug, Args)]
-pub struct ControllerArgs {
+pub struct ScopeArgs {
     /// Kubeconfig file (default: in-cluster, then $KUBECONFIG, then
     /// ~/.kube/config).
     #[arg(long, value_name = "FILE")]
@@ -120,8 +120,8 @@ pub struct ControllerArgs {
     /// Kubeconfig context.
     #[arg(long, value_name = "NAME")]
     pub context: Option<String>,
-    /// The controller's namespace: Applications, AppProjects and
-    /// repository and cluster Secrets.
+    /// The controller's namespace: Applications, AppProjects, repository
+    /// and cluster Secrets, and the server's accounts Secret.
     #[arg(
         long,
         env = "TRELLIS_NAMESPACE",
@@ -129,13 +129,21 @@ pub struct ControllerArgs {
         value_name = "NS"
     )]
     pub namespace: String,
-    /// Further namespaces whose Applications are reconciled (comma-separated
-    /// or repeated).
+    /// Further namespaces whose Applications are served and reconciled
+    /// (comma-separated or repeated).
     #[arg(long, value_delimiter = ',', value_name = "NS")]
     pub app_namespaces: Vec<String>,
-    /// Also reconcile Argo CD's argoproj.io/v1alpha1 Applications.
+    /// Also take Argo CD's argoproj.io/v1alpha1 Applications.
     #[arg(long)]
     pub argocd_compat: bool,
+}
+
+/// Options of `trellis controller`.
+#[derive(Debug, Args)]
+pub struct ControllerArgs {
+    /// The cluster and which Applications.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     /// How often every application is compared with git.
     #[arg(long, value_name = "D", default_value = "3m", value_parser = parse_duration)]
     pub refresh_interval: std::time::Duration,
@@ -181,27 +189,9 @@ pub struct ControllerArgs {
 /// Options of `trellis server`.
 #[derive(Debug, Args)]
 pub struct ServerArgs {
-    /// Kubeconfig file (default: in-cluster, then $KUBECONFIG, then
-    /// ~/.kube/config).
-    #[arg(long, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
-    /// Kubeconfig context.
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
-    /// The controller's namespace (AppProjects, the accounts Secret).
-    #[arg(
-        long,
-        env = "TRELLIS_NAMESPACE",
-        default_value = "trellis",
-        value_name = "NS"
-    )]
-    pub namespace: String,
-    /// Further namespaces whose Applications are served.
-    #[arg(long, value_delimiter = ',', value_name = "NS")]
-    pub app_namespaces: Vec<String>,
-    /// Also serve Argo CD's argoproj.io/v1alpha1 Applications.
-    #[arg(long)]
-    pub argocd_compat: bool,
+    /// The cluster and which Applications.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     /// Address to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,

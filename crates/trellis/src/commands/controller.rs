@@ -12,9 +12,9 @@ use crate::kubeclient::runtime;
 /// Connects, then runs the controller until SIGINT or SIGTERM.
 pub fn run(args: &ControllerArgs, global: &GlobalArgs) -> Result<Outcome> {
     let source = crate::config::source_config(global)?;
-    let mut options = ControllerOptions::new(args.namespace.clone(), source);
-    options.app_namespaces = args.app_namespaces.clone();
-    options.argocd_compat = args.argocd_compat;
+    let mut options = ControllerOptions::new(args.scope.namespace.clone(), source);
+    options.app_namespaces = args.scope.app_namespaces.clone();
+    options.argocd_compat = args.scope.argocd_compat;
     options.refresh_interval = args.refresh_interval;
     options.refresh_jitter = args.refresh_jitter;
     options.self_heal_delay = args.self_heal_delay;
@@ -44,7 +44,11 @@ pub fn run(args: &ControllerArgs, global: &GlobalArgs) -> Result<Outcome> {
 }
 
 async fn connect(args: &ControllerArgs) -> Result<Cluster> {
-    crate::kubeclient::connect_with(args.kubeconfig.as_deref(), args.context.as_deref()).await
+    crate::kubeclient::connect_with(
+        args.scope.kubeconfig.as_deref(),
+        args.scope.context.as_deref(),
+    )
+    .await
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -14,18 +14,20 @@ use crate::{Outcome, UsageError};
 /// SIGINT or SIGTERM.
 pub fn run(args: &ServerArgs, global: &GlobalArgs) -> Result<Outcome> {
     let source = crate::config::source_config(global)?;
-    let mut options = ServerOptions::new(args.namespace.clone());
-    options.app_namespaces = args.app_namespaces.clone();
-    options.argocd_compat = args.argocd_compat;
+    let mut options = ServerOptions::new(args.scope.namespace.clone());
+    options.app_namespaces = args.scope.app_namespaces.clone();
+    options.argocd_compat = args.scope.argocd_compat;
     options.secure_cookies = args.secure_cookies;
     let rt = runtime()?;
     rt.block_on(async {
-        let cluster =
-            crate::kubeclient::connect_with(args.kubeconfig.as_deref(), args.context.as_deref())
-                .await?;
+        let cluster = crate::kubeclient::connect_with(
+            args.scope.kubeconfig.as_deref(),
+            args.scope.context.as_deref(),
+        )
+        .await?;
         if args.admin_password_stdin {
             let password = read_password_line()?;
-            accounts::set_admin_password(&cluster, &args.namespace, &password)
+            accounts::set_admin_password(&cluster, &args.scope.namespace, &password)
                 .await
                 .map_err(|e| match e {
                     trellis_server::ServerError::Invalid(message) => {
@@ -35,7 +37,7 @@ pub fn run(args: &ServerArgs, global: &GlobalArgs) -> Result<Outcome> {
                 })?;
             eprintln!("admin password set");
         } else {
-            print_new_password(&cluster, &args.namespace).await?;
+            print_new_password(&cluster, &args.scope.namespace).await?;
         }
         let renderer = AppRenderer::new(Sources::new(source)?);
         let server = Server::new(options, cluster, renderer).context("starting the server")?;
