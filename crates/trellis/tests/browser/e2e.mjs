@@ -375,7 +375,8 @@ await run(async (browser, report) => {
       return !!e && !!e.closest('dialog') && e.textContent.trim() === 'Roll back';
     });
     await p.keyboard.press('Enter');
-    await until('the rollback to change the live replicas', () => liveReplicas() !== 2, 60000);
+    // The first Roll back offered is the newest older entry: the rollback, at 1 replica.
+    await until('the rollback to bring back 1 live replica', () => liveReplicas() === 1, 60000);
     problems.push(...kb.problems);
     await kb.context.close();
     report.page = page;
